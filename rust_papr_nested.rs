@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! rust-papr-nested: make an L1 POWER guest a host for its own (L2) guests
+//! through the PAPR nested-guest API.
+//!
+//! The L0 hypervisor owns the L2s; the L1 asks it to create guests and
+//! vCPUs, to set and get their state and to run them, with the H_GUEST_*
+//! hypervisor calls. The layers, bottom up:
+//!
+//! - [`hcall`]: the H_GUEST_* calls, typed, with bounded retries and every
+//!   PAPR status mapped to a kernel error.
+//! - `kunit`: the KUnit suites (with `CONFIG_RUST_PAPR_NESTED_KUNIT_TEST`).
+//!
+//! On load the module negotiates the L2 processor mode with the L0; where
+//! there is no L0 with the nested-guest API it fails with `-ENODEV`.
+
+use kernel::prelude::*;
+
+pub(crate) mod hcall;
+#[cfg(CONFIG_RUST_PAPR_NESTED_KUNIT_TEST)]
+mod kunit;
+
+use hcall::capabilities::{self, SetOutcome};
+
+module! {
+    type: RustPaprNested,
+    name: "rust_papr_nested",
+    authors: ["rust-papr-nested developers"],
+    description: "Host L2 guests from an L1 through the PAPR nested-guest API (H_GUEST_*)",
+    license: "GPL",
+}
+
+/// The loaded module: the L2 processor mode agreed with the L0.
+struct RustPaprNested {
+    mode: capabilities::ProcessorMode,
+}
+
+impl kernel::Module for RustPaprNested {
+    fn init(_module: &'static ThisModule) -> Result<Self> {
+        let n = capabilities::negotiate()?;
+        let how = match n.outcome {
+            SetOutcome::Selected => "selected",
+            SetOutcome::AlreadySet => "already set at the L0 by an earlier load, using",
+        };
+        pr_info!(
+            "L0 offers capabilities {:#018x} (H_GUEST_COPY_MEMORY: {}); {} {} mode for L2 guests\n",
+            n.offered.0,
+            if n.offered.copy_memory() { "yes" } else { "no" },
+            how,
+            n.mode.name()
+        );
+        Ok(RustPaprNested { mode: n.mode })
+    }
+}
+
+impl Drop for RustPaprNested {
+    fn drop(&mut self) {
+        pr_info!("unloaded ({} mode)\n", self.mode.name());
+    }
+}
