@@ -1,0 +1,72 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The main job: boot the L1 kernel in QEMU (pseries, POWER10, TCG, 2 CPUs,
+# 2 GiB) with a busybox initramfs that insmods rust_papr_nested, shows what
+# it logged, rmmods it and powers off.
+#
+#   run-l1.sh nested      cap-nested-papr=on: the module negotiates a mode
+#   run-l1.sh no-nested   cap-nested-papr=off: insmod fails with -ENODEV
+#
+# Exits 0 when the boot did what that variant expects. The full console
+# log is kept in $RPN_CACHE/logs/.
+
+source "$(dirname "$0")/lib.sh"
+
+variant=${1:-nested}
+case $variant in
+nested) cap=on ;;
+no-nested) cap=off ;;
+*) rpn_die "usage: run-l1.sh nested|no-nested" ;;
+esac
+
+if [ "${2:-}" != --in-root ]; then
+	exec bash -c 'source scripts/lib.sh; rpn_in_root bash scripts/run-l1.sh "$1" --in-root' x "$variant"
+fi
+
+kernel=$RPN_BUILD/l1/vmlinux
+ko=$RPN_TOP/rust_papr_nested.ko
+[ -f "$kernel" ] || rpn_die "no L1 kernel at $kernel; run 'make setup'"
+[ -f "$ko" ] || rpn_die "no $ko; run 'make'"
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$work/root"/{bin,proc,sys,tmp,dev}
+cp /usr/bin/busybox "$work/root/bin/busybox"
+cp testing/initramfs-init "$work/root/init"
+cp "$ko" "$work/root/rust_papr_nested.ko"
+chmod +x "$work/root/init"
+(cd "$work/root" && find . | cpio -o -H newc --quiet | gzip -1) > "$work/initramfs.cpio.gz"
+
+logdir=$RPN_BUILD/logs
+mkdir -p "$logdir"
+log=$logdir/run-$variant.log
+echo "[rpn] booting the L1: -M pseries,cap-nested-papr=$cap -cpu power10 -smp 2 -m 2G (TCG)"
+start=$SECONDS
+timeout 300 qemu-system-ppc64 \
+	-M pseries,cap-nested-papr=$cap -cpu power10 -smp 2 -m 2G \
+	-nographic -nodefaults -serial stdio -no-reboot \
+	-kernel "$kernel" -initrd "$work/initramfs.cpio.gz" \
+	-append "console=hvc0 loglevel=4" </dev/null > "$log" 2>&1 || true
+tr -d '\r' < "$log" | grep -o -e 'rpn: .*' -e 'WARNING:.*' -e 'BUG:.*' || true
+echo "[rpn] L1 boot to power-off: $((SECONDS - start)) s (console log: $RPN_CACHE/root$log)"
+
+result() { tr -d '\r' < "$log" | grep -q "^RPN-RESULT $1\$"; }
+fail() { echo "[rpn] FAIL $variant: $*"; exit 1; }
+result done || fail "the L1 did not reach the end of its init"
+! result kernel-warnings=yes || fail "the kernel logged a warning or oops"
+! result left-loaded=yes || fail "the module is still loaded"
+if [ "$variant" = nested ]; then
+	result insmod=ok || fail "insmod failed"
+	grep -qE 'rust_papr_nested: L0 offers capabilities 0x[0-9a-f]+ .*; .*POWER(9|10|11) mode' "$log" ||
+		fail "no line naming the negotiated mode"
+	result rmmod=ok || fail "rmmod failed"
+	grep -q 'rust_papr_nested: unloaded' "$log" || fail "no unload line"
+else
+	result insmod=failed || fail "insmod succeeded without the nested API"
+	grep -q "No such device" "$log" || fail "insmod did not fail with -ENODEV"
+	grep -q 'rust_papr_nested: the L0 does not implement the PAPR nested-guest API' "$log" ||
+		fail "no line saying why"
+	result loaded=no || fail "the module stayed loaded"
+fi
+echo "[rpn] ok $variant"
