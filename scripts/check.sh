@@ -1,0 +1,76 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# make check: every test of the project, then one closing line
+# "N passed, N failed" (", N skipped" where KUnit skipped any). Exits
+# non-zero on any failure. Expects 'make setup' to have run.
+#
+#   - KUnit: our suites through kunit.py on the nested-PAPR QEMU L0, each
+#     test case counted; plus the check that Rust's warn_on! logged its
+#     file and line
+#   - rustfmt and clippy (scripts/lint.sh)
+#   - the out-of-tree module build against the L1 kernel
+#   - the main job's two boots: with the nested API (insmod, mode, rmmod)
+#     and without it (-ENODEV)
+
+source "$(dirname "$0")/lib.sh"
+cd "$RPN_TOP"
+
+passed=0
+failed=0
+skipped=0
+logdir=$RPN_CACHE/logs
+mkdir -p "$logdir"
+
+# step NAME CMD...: one test that passes when CMD exits 0.
+step() {
+	local name=$1
+	shift
+	local start=$SECONDS
+	if "$@"; then
+		passed=$((passed + 1))
+		rpn_log "PASS $name ($((SECONDS - start)) s)"
+	else
+		failed=$((failed + 1))
+		rpn_log "FAIL $name ($((SECONDS - start)) s)"
+	fi
+}
+
+# KUnit: kunit.py's summary gives the per-case counts.
+start=$SECONDS
+rc=0
+bash scripts/kunit.sh 2>&1 | tee "$logdir/kunit.out" || rc=$?
+summary=$(sed -n 's/.*Testing complete\. Ran \([0-9]*\) tests*: \(.*\)$/\1 \2/p' "$logdir/kunit.out" | tail -1)
+if [ -n "$summary" ]; then
+	kp=$(echo "$summary" | sed -n 's/.*passed: \([0-9]*\).*/\1/p')
+	kf=$(echo "$summary" | sed -n 's/.*failed: \([0-9]*\).*/\1/p')
+	kc=$(echo "$summary" | sed -n 's/.*crashed: \([0-9]*\).*/\1/p')
+	ks=$(echo "$summary" | sed -n 's/.*skipped: \([0-9]*\).*/\1/p')
+	passed=$((passed + ${kp:-0}))
+	failed=$((failed + ${kf:-0} + ${kc:-0}))
+	skipped=$((skipped + ${ks:-0}))
+	[ "${kp:-0}" -gt 0 ] || { failed=$((failed + 1)); rpn_log "FAIL kunit: no test passed"; }
+else
+	failed=$((failed + 1))
+	rpn_log "FAIL kunit: kunit.py gave no summary"
+fi
+# The warn_on! location check is kunit.sh's own verdict beyond kunit.py's.
+if grep -q '^\[rpn\] ok warn_on location' "$logdir/kunit.out"; then
+	passed=$((passed + 1))
+else
+	failed=$((failed + 1))
+fi
+[ $rc = 0 ] || rpn_log "kunit.sh exited $rc"
+rpn_log "KUnit took $((SECONDS - start)) s"
+
+step "rustfmt and clippy" bash scripts/lint.sh
+step "module build (out of tree, against the L1 kernel)" bash scripts/build-module.sh
+step "L1 boot with cap-nested-papr=on: insmod, mode, rmmod" bash scripts/run-l1.sh nested
+step "L1 boot with cap-nested-papr=off: -ENODEV" bash scripts/run-l1.sh no-nested
+
+if [ $skipped -gt 0 ]; then
+	echo "$passed passed, $failed failed, $skipped skipped"
+else
+	echo "$passed passed, $failed failed"
+fi
+[ $failed = 0 ]
