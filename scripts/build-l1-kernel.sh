@@ -21,13 +21,14 @@ cat testing/l1-arch.config testing/l1.config | grep '^CONFIG_' > "$frag.new"
 if ! cmp -s "$frag.new" "$frag" || ! [ -f "$out/.config" ]; then
 	echo "[rpn] configuring the L1 kernel in $out" >&2
 	cp "$frag.new" "$out/.config"
-	"${RPN_KMAKE[@]}" -C "$src" O="$out" olddefconfig >/dev/null
-	missing=$(grep -vxFf "$out/.config" "$frag.new" || true)
-	[ -z "$missing" ] || rpn_die "options lost by olddefconfig (dependencies missing?):
-$missing"
-	mv "$frag.new" "$frag"
 fi
-rm -f "$frag.new"
+# Always: the tree's Kconfig may have grown since (scripts/kunit.sh hooks
+# our module into it), and new symbols take their defaults silently.
+"${RPN_KMAKE[@]}" -C "$src" O="$out" -s olddefconfig >/dev/null
+missing=$(grep -vxFf "$out/.config" "$frag.new" || true)
+[ -z "$missing" ] || rpn_die "options lost by olddefconfig (dependencies missing?):
+$missing"
+mv "$frag.new" "$frag"
 echo "[rpn] building the L1 kernel ($(make -s -C "$src" kernelversion), -j$RPN_JOBS)" >&2
 start=$SECONDS
 "${RPN_KMAKE[@]}" -C "$src" O="$out" -j"$RPN_JOBS" -s vmlinux modules
