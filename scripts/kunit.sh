@@ -18,21 +18,8 @@ fi
 
 src=$RPN_BUILD/linux
 out=$RPN_BUILD/kunit
-dst=$src/drivers/virt/rust_papr_nested
 
-# The module's sources: the crate root, Kbuild, Kconfig and the layer
-# directories.
-rm -rf "$dst"
-mkdir -p "$dst"
-cp Kbuild Kconfig rust_papr_nested.rs "$dst/"
-for d in gsb hcall vcpu kunit; do
-	[ -d "$d" ] || continue
-	find "$d" -name '*.rs' -print0 | cpio -0pdm --quiet "$dst"
-done
-grep -q rust_papr_nested "$src/drivers/virt/Kconfig" ||
-	echo 'source "drivers/virt/rust_papr_nested/Kconfig"' >> "$src/drivers/virt/Kconfig"
-grep -q rust_papr_nested "$src/drivers/virt/Makefile" ||
-	echo 'obj-y				+= rust_papr_nested/' >> "$src/drivers/virt/Makefile"
+rpn_place_in_tree
 
 cd "$src"
 rc=0

@@ -51,3 +51,27 @@ rpn_in_root() {
 	' rpn "$RPN_ROOT" "$RPN_TOP" "$@"
 }
 export RPN_JOBS RPN_CACHE
+
+# rpn_place_in_tree: inside the build root, copy the module's sources into
+# the kernel tree as drivers/virt/rust_papr_nested and hook it into
+# drivers/virt/Kconfig and Makefile, as kunit.py needs (it builds in-tree
+# tests only). A copy, not a link, so that objects of an out-of-tree build
+# in the clone cannot leak into the in-tree build.
+rpn_place_in_tree() {
+	local src=$RPN_BUILD/linux
+	local dst=$src/drivers/virt/rust_papr_nested
+	rm -rf "$dst"
+	mkdir -p "$dst"
+	(
+		cd "$RPN_TOP"
+		cp Kbuild Kconfig rust_papr_nested.rs "$dst/"
+		for d in gsb hcall vcpu kunit; do
+			[ -d "$d" ] || continue
+			find "$d" -name '*.rs' -print0 | cpio -0pdm --quiet "$dst"
+		done
+	)
+	grep -q rust_papr_nested "$src/drivers/virt/Kconfig" ||
+		echo 'source "drivers/virt/rust_papr_nested/Kconfig"' >> "$src/drivers/virt/Kconfig"
+	grep -q rust_papr_nested "$src/drivers/virt/Makefile" ||
+		echo 'obj-y				+= rust_papr_nested/' >> "$src/drivers/virt/Makefile"
+}

@@ -5,8 +5,9 @@
 #   - rustfmt --check with the kernel's .rustfmt.toml
 #   - clippy (CLIPPY=1) on the out-of-tree module against the L1 kernel
 #   - clippy on the in-tree build of kunit.py's kernel, where the KUnit
-#     suites are compiled in (run scripts/kunit.sh first): the saved
-#     rustc command of our object, run with clippy-driver
+#     suites are compiled in (scripts/kunit.sh must have built it once):
+#     the saved rustc command of our object, run with clippy-driver over
+#     the current sources
 #   - cargo clippy on the host crate
 # Fails on any diff or warning in our files.
 
@@ -33,6 +34,7 @@ if [ -n "$out" ]; then echo "$out"; rc=1; fi
 echo "[rpn] clippy: in-tree build with the KUnit suites" >&2
 cmdfile=/build/kunit/drivers/virt/rust_papr_nested/.rust_papr_nested.o.cmd
 if [ -f "$cmdfile" ]; then
+	rpn_place_in_tree
 	cmd=$(sed -n 's/^savedcmd_[^ ]* := //p' "$cmdfile" | sed 's/ rustc / clippy-driver /')
 	out=$(cd /build/kunit && export RUSTC_BOOTSTRAP=1 && eval "$cmd" 2>&1 | grep -Ev "$noise" || true)
 	if [ -n "$out" ]; then echo "$out"; rc=1; fi
