@@ -7,6 +7,9 @@
 //! vCPUs, to set and get their state and to run them, with the H_GUEST_*
 //! hypervisor calls. The layers, bottom up:
 //!
+//! - [`gsb`]: the Guest State Buffer format: the one table of guest state
+//!   IDs, a writer, a validating parser, ID sets and messages. Needs only
+//!   `core`; `host/` builds the same files for cargo tests and fuzzing.
 //! - [`hcall`]: the H_GUEST_* calls, typed, with bounded retries and every
 //!   PAPR status mapped to a kernel error.
 //! - `kunit`: the KUnit suites (with `CONFIG_RUST_PAPR_NESTED_KUNIT_TEST`).
@@ -16,6 +19,11 @@
 
 use kernel::prelude::*;
 
+// The codec's items are `pub` for the host crate in `host/`, which builds
+// these same files; here they are the module's own, and the layers above
+// use them as they come.
+#[allow(unreachable_pub, unused_imports, dead_code)]
+pub(crate) mod gsb;
 pub(crate) mod hcall;
 #[cfg(CONFIG_RUST_PAPR_NESTED_KUNIT_TEST)]
 mod kunit;

@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A set of guest state IDs: a bitmap over the dense index of [`TABLE`].
+
+use super::ids::{Id, Scope, ID_COUNT, TABLE};
+use super::{ELEM_HEADER_SIZE, HEADER_SIZE};
+
+const WORDS: usize = ID_COUNT.div_ceil(64);
+
+/// A set of guest state IDs. Iteration is in ID order.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct IdSet {
+    bits: [u64; WORDS],
+}
+
+impl IdSet {
+    /// The empty set.
+    pub const fn new() -> IdSet {
+        IdSet { bits: [0; WORDS] }
+    }
+
+    /// Every ID of `scope`.
+    pub fn of_scope(scope: Scope) -> IdSet {
+        let mut s = IdSet::new();
+        for id in IdSet::all().iter().filter(|id| id.scope() == scope) {
+            s.set(id);
+        }
+        s
+    }
+
+    /// Every ID.
+    pub fn all() -> IdSet {
+        let mut s = IdSet::new();
+        s.fill();
+        s
+    }
+
+    /// Adds `id`.
+    pub fn set(&mut self, id: Id) {
+        let i = id.index();
+        self.bits[i / 64] |= 1 << (i % 64);
+    }
+
+    /// Removes `id`.
+    pub fn clear(&mut self, id: Id) {
+        let i = id.index();
+        self.bits[i / 64] &= !(1 << (i % 64));
+    }
+
+    /// Whether `id` is in the set.
+    pub fn test(&self, id: Id) -> bool {
+        let i = id.index();
+        self.bits[i / 64] & (1 << (i % 64)) != 0
+    }
+
+    /// Adds every ID.
+    pub fn fill(&mut self) {
+        self.bits = [u64::MAX; WORDS];
+        // No bits past the last ID, so that counts and equality hold.
+        let tail = ID_COUNT % 64;
+        if tail != 0 {
+            self.bits[WORDS - 1] = (1 << tail) - 1;
+        }
+    }
+
+    /// Removes every ID.
+    pub fn clear_all(&mut self) {
+        self.bits = [0; WORDS];
+    }
+
+    /// How many IDs the set holds.
+    pub fn len(&self) -> usize {
+        self.bits.iter().map(|w| w.count_ones() as usize).sum()
+    }
+
+    /// Whether the set is empty.
+    pub fn is_empty(&self) -> bool {
+        self.bits.iter().all(|w| *w == 0)
+    }
+
+    /// The IDs in ID order.
+    pub fn iter(&self) -> impl Iterator<Item = Id> + '_ {
+        (0..ID_COUNT)
+            .filter(|i| self.bits[i / 64] & (1 << (i % 64)) != 0)
+            .map(|i| Id::from_index(i).unwrap_or_else(|| unreachable!()))
+    }
+
+    /// Bytes a buffer holding exactly these IDs needs: the header plus,
+    /// for each, an element header and its data.
+    pub fn buffer_size(&self) -> usize {
+        HEADER_SIZE
+            + self
+                .iter()
+                .map(|id| ELEM_HEADER_SIZE + TABLE[id.index()].ty.size())
+                .sum::<usize>()
+    }
+}

@@ -1,0 +1,171 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Checking and reading a buffer from an untrusted source (the L0).
+
+use super::error::GsbError;
+use super::ids::{ElemType, Id, ID_COUNT};
+use super::idset::IdSet;
+use super::value::Value;
+use super::{ELEM_HEADER_SIZE, HEADER_SIZE};
+
+/// A checked buffer: every element is complete, has a known ID, the size
+/// of that ID and appears once. Lookup by ID is O(1); iteration keeps
+/// buffer order.
+pub struct Parsed<'a> {
+    buf: &'a [u8],
+    count: u32,
+    end: usize,
+    /// Offset of each ID's data in `buf` by dense index; 0 for absent (no
+    /// data can start before the first element header ends).
+    data_at: [u32; ID_COUNT],
+}
+
+/// What may follow the last element.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Trailing {
+    /// Nothing: the buffer is exactly the elements (what the L1 built).
+    Reject,
+    /// Unused space: the buffer is a region the L0 filled from its start,
+    /// such as a run-output buffer.
+    Allow,
+}
+
+fn be16(b: &[u8], at: usize) -> u16 {
+    u16::from_be_bytes([b[at], b[at + 1]])
+}
+
+impl<'a> Parsed<'a> {
+    /// Checks `buf` and indexes its elements. Never reads outside `buf`.
+    pub fn parse(buf: &'a [u8], trailing: Trailing) -> Result<Parsed<'a>, GsbError> {
+        let Some(header) = buf.get(..HEADER_SIZE) else {
+            return Err(GsbError::ShortHeader { len: buf.len() });
+        };
+        let count = u32::from_be_bytes([header[0], header[1], header[2], header[3]]);
+        let mut p = Parsed {
+            buf,
+            count,
+            end: HEADER_SIZE,
+            data_at: [0; ID_COUNT],
+        };
+        let mut at = HEADER_SIZE;
+        for index in 0..count {
+            if buf.len() - at < ELEM_HEADER_SIZE {
+                return Err(GsbError::Truncated { index, id: None });
+            }
+            let raw = be16(buf, at);
+            let len = be16(buf, at + 2);
+            let Some(id) = Id::new(raw) else {
+                return Err(GsbError::UnknownId { index, id: raw });
+            };
+            let size = id.size();
+            if usize::from(len) != size {
+                return Err(GsbError::BadLength {
+                    index,
+                    id: raw,
+                    len,
+                    // Element sizes are at most `MAX_DATA_SIZE`.
+                    expected: size as u16,
+                });
+            }
+            let data = at + ELEM_HEADER_SIZE;
+            if buf.len() - data < size {
+                return Err(GsbError::Truncated {
+                    index,
+                    id: Some(raw),
+                });
+            }
+            let slot = &mut p.data_at[id.index()];
+            if *slot != 0 {
+                return Err(GsbError::Duplicate { index, id: raw });
+            }
+            // A buffer the size of the address space could overflow u32;
+            // refuse rather than truncate.
+            *slot = u32::try_from(data).map_err(|_| GsbError::Truncated {
+                index,
+                id: Some(raw),
+            })?;
+            at = data + size;
+        }
+        if trailing == Trailing::Reject && at != buf.len() {
+            return Err(GsbError::TrailingBytes {
+                count,
+                extra: buf.len() - at,
+            });
+        }
+        p.end = at;
+        Ok(p)
+    }
+
+    /// The number of elements.
+    pub fn count(&self) -> u32 {
+        self.count
+    }
+
+    /// Bytes the header and elements take.
+    pub fn len(&self) -> usize {
+        self.end
+    }
+
+    /// Whether the buffer has no elements.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// Whether the buffer has element `id`.
+    pub fn contains(&self, id: Id) -> bool {
+        self.data_at[id.index()] != 0
+    }
+
+    /// The value of element `id`, if present.
+    pub fn get(&self, id: Id) -> Option<Value> {
+        let at = self.data_at[id.index()] as usize;
+        if at == 0 {
+            return None;
+        }
+        let ty = id.ty();
+        Some(Value::decode(ty, &self.buf[at..at + ty.size()]))
+    }
+
+    /// The value of 64-bit element `id`, if present (`None` also for an ID
+    /// of another type).
+    pub fn get_be64(&self, id: Id) -> Option<u64> {
+        match (id.ty(), self.get(id)) {
+            (ElemType::Be64, Some(Value::Be64(v))) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// The value of 32-bit element `id`, if present.
+    pub fn get_be32(&self, id: Id) -> Option<u32> {
+        match (id.ty(), self.get(id)) {
+            (ElemType::Be32, Some(Value::Be32(v))) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// The IDs present.
+    pub fn ids(&self) -> IdSet {
+        let mut s = IdSet::new();
+        for (i, at) in self.data_at.iter().enumerate() {
+            if *at != 0 {
+                if let Some(id) = Id::from_index(i) {
+                    s.set(id);
+                }
+            }
+        }
+        s
+    }
+
+    /// The elements in buffer order.
+    pub fn iter(&self) -> impl Iterator<Item = (Id, Value)> + '_ {
+        let mut at = HEADER_SIZE;
+        (0..self.count).filter_map(move |_| {
+            // Checked by `parse`: a known ID, its size, within `buf`.
+            let id = Id::new(be16(self.buf, at))?;
+            let size = id.size();
+            let data = at + ELEM_HEADER_SIZE;
+            at = data + size;
+            Some((id, Value::decode(id.ty(), &self.buf[data..data + size])))
+        })
+    }
+}
