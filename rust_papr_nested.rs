@@ -57,6 +57,18 @@ impl kernel::Module for RustPaprNested {
             how,
             n.mode.name()
         );
+        match hcall::state::host_wide_counters() {
+            Ok(c) => pr_info!(
+                "L0 host-wide counters: guest heap {}/{} bytes, guest page tables {}/{} bytes, reclaimed {} bytes\n",
+                c.guest_heap,
+                c.guest_heap_max,
+                c.guest_pgtable_size,
+                c.guest_pgtable_size_max,
+                c.guest_pgtable_reclaim
+            ),
+            // Information only: the module works without it.
+            Err(e) => pr_warn!("cannot read the L0's host-wide counters: {:?}\n", e),
+        }
         Ok(RustPaprNested { mode: n.mode })
     }
 }

@@ -78,7 +78,7 @@ impl ProcessorMode {
 
 /// H_GUEST_GET_CAPABILITIES with no flags.
 pub(crate) fn get() -> Result<Capabilities, HcallError> {
-    let ret = call(Opcode::GuestGetCapabilities, &[0])?;
+    let ret = call(Opcode::GetCapabilities, &[0])?;
     Ok(Capabilities(ret[0]))
 }
 
@@ -94,7 +94,7 @@ pub(crate) enum SetOutcome {
 
 /// H_GUEST_SET_CAPABILITIES selecting `mode`, with no flags.
 pub(crate) fn set(mode: ProcessorMode) -> Result<SetOutcome, HcallError> {
-    match call(Opcode::GuestSetCapabilities, &[0, mode.capability()]) {
+    match call(Opcode::SetCapabilities, &[0, mode.capability()]) {
         Ok(_) => Ok(SetOutcome::Selected),
         Err(e) if e.status.0 == status::H_STATE => Ok(SetOutcome::AlreadySet),
         Err(e) => Err(e),

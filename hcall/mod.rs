@@ -10,6 +10,7 @@
 //! [`HcallError`] that converts to a kernel error code.
 
 pub(crate) mod capabilities;
+pub(crate) mod state;
 
 use kernel::{bindings, prelude::*, time::delay::fsleep, time::Delta};
 
@@ -18,17 +19,20 @@ use kernel::{bindings, prelude::*, time::delay::fsleep, time::Delta};
 #[repr(u64)]
 pub(crate) enum Opcode {
     /// H_GUEST_GET_CAPABILITIES: what the L0 offers.
-    GuestGetCapabilities = 0x460,
+    GetCapabilities = 0x460,
     /// H_GUEST_SET_CAPABILITIES: what the L1 will use.
-    GuestSetCapabilities = 0x464,
+    SetCapabilities = 0x464,
+    /// H_GUEST_GET_STATE: read elements of a guest, vCPU or the L0.
+    GetState = 0x478,
 }
 
 impl Opcode {
     /// The PAPR name, for logs.
     pub(crate) const fn name(self) -> &'static str {
         match self {
-            Opcode::GuestGetCapabilities => "H_GUEST_GET_CAPABILITIES",
-            Opcode::GuestSetCapabilities => "H_GUEST_SET_CAPABILITIES",
+            Opcode::GetCapabilities => "H_GUEST_GET_CAPABILITIES",
+            Opcode::SetCapabilities => "H_GUEST_SET_CAPABILITIES",
+            Opcode::GetState => "H_GUEST_GET_STATE",
         }
     }
 }
@@ -236,4 +240,20 @@ pub(crate) fn running_as_lpar() -> bool {
     // and only read afterwards.
     let features = unsafe { bindings::powerpc_firmware_features };
     features & FW_FEATURE_LPAR != 0
+}
+
+/// The real address the L0 needs for `buf`: the L1's linear mapping is
+/// offset by `PAGE_OFFSET`. Buffers handed to the L0 must be physically
+/// contiguous, so they come from kmalloc (`KBox`, `KVec`), never vmalloc;
+/// anything outside the linear map is refused with `-EINVAL`.
+pub(crate) fn linear_map_pa(buf: &[u8]) -> Result<u64> {
+    const PAGE_OFFSET: u64 = bindings::CONFIG_PAGE_OFFSET as u64;
+    let start = buf.as_ptr() as u64;
+    // SAFETY: `high_memory` is set once during boot and only read after.
+    let high = unsafe { bindings::high_memory } as u64;
+    let end = start.checked_add(buf.len() as u64).ok_or(EINVAL)?;
+    if start < PAGE_OFFSET || end > high {
+        return Err(EINVAL);
+    }
+    Ok(start - PAGE_OFFSET)
 }

@@ -42,7 +42,7 @@ mod tests {
     /// H_PARAMETER, which becomes -EINVAL.
     #[test]
     fn unknown_flags_refused() {
-        let e = crate::hcall::call(crate::hcall::Opcode::GuestGetCapabilities, &[1])
+        let e = crate::hcall::call(crate::hcall::Opcode::GetCapabilities, &[1])
             .err()
             .map(|e| e.status);
         assert_eq!(e, Some(HvStatus(status::H_PARAMETER)));

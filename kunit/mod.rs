@@ -8,4 +8,5 @@
 //! that make hcalls talk to a real L0.
 
 mod capabilities;
+mod gsb;
 mod warn;
