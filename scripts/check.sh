@@ -8,6 +8,8 @@
 #   - KUnit: our suites through kunit.py on the nested-PAPR QEMU L0, each
 #     test case counted; plus the check that Rust's warn_on! logged its
 #     file and line
+#   - host: the codec's cargo tests (each counted), a bounded fuzz run
+#     and the encode/parse benchmark (printed, not asserted)
 #   - rustfmt and clippy (scripts/lint.sh)
 #   - the out-of-tree module build against the L1 kernel
 #   - the main job's two boots: with the nested API (insmod, mode, rmmod)
@@ -35,6 +37,25 @@ step() {
 		rpn_log "FAIL $name ($((SECONDS - start)) s)"
 	fi
 }
+
+# Host tests: cargo's "test result" lines give the per-test counts.
+if [ -d host ]; then
+	start=$SECONDS
+	rc=0
+	bash scripts/host-tests.sh test > "$logdir/host-tests.out" 2>&1 || rc=$?
+	cat "$logdir/host-tests.out"
+	hp=$(sed -n 's/^test result: .* \([0-9]*\) passed; \([0-9]*\) failed.*/\1/p' "$logdir/host-tests.out" | awk '{s += $1} END {print s + 0}')
+	hf=$(sed -n 's/^test result: .* \([0-9]*\) passed; \([0-9]*\) failed.*/\2/p' "$logdir/host-tests.out" | awk '{s += $1} END {print s + 0}')
+	passed=$((passed + ${hp:-0}))
+	failed=$((failed + ${hf:-0}))
+	if [ $rc != 0 ] && [ "${hf:-0}" = 0 ]; then
+		failed=$((failed + 1))
+		rpn_log "FAIL host tests: cargo test exited $rc"
+	fi
+	rpn_log "host tests took $((SECONDS - start)) s"
+	step "fuzz the parser (${RPN_FUZZ_RUNS:=1000000} runs)" bash scripts/host-tests.sh fuzz "$RPN_FUZZ_RUNS"
+	bash scripts/host-tests.sh bench || rpn_log "benchmark did not run"
+fi
 
 # KUnit: kunit.py's summary gives the per-case counts.
 start=$SECONDS
