@@ -4,6 +4,7 @@
 //! from the module's own `gsb/` sources.
 
 #![no_std]
+#![warn(missing_docs)]
 
 #[path = "../gsb/mod.rs"]
 pub mod gsb;
