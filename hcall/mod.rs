@@ -10,9 +10,16 @@
 //! [`HcallError`] that converts to a kernel error code.
 
 pub(crate) mod capabilities;
+pub(crate) mod guest;
 pub(crate) mod state;
 
-use kernel::{bindings, prelude::*, time::delay::fsleep, time::Delta};
+use kernel::{
+    bindings,
+    prelude::*,
+    sync::atomic::{ordering::Relaxed, Atomic},
+    time::delay::fsleep,
+    time::Delta,
+};
 
 /// Opcodes of the PAPR nested-guest API (`asm/hvcall.h`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -22,19 +29,78 @@ pub(crate) enum Opcode {
     GetCapabilities = 0x460,
     /// H_GUEST_SET_CAPABILITIES: what the L1 will use.
     SetCapabilities = 0x464,
+    /// H_GUEST_CREATE: a new guest; its id comes back.
+    Create = 0x470,
+    /// H_GUEST_CREATE_VCPU: a vCPU of a guest, ids in order from 0.
+    CreateVcpu = 0x474,
     /// H_GUEST_GET_STATE: read elements of a guest, vCPU or the L0.
     GetState = 0x478,
+    /// H_GUEST_SET_STATE: write elements of a guest or vCPU.
+    SetState = 0x47C,
+    /// H_GUEST_RUN_VCPU: run a vCPU until it exits.
+    RunVcpu = 0x480,
+    /// H_GUEST_COPY_MEMORY: copy between L1 and L2 memory.
+    CopyMemory = 0x484,
+    /// H_GUEST_DELETE: delete a guest and its vCPUs.
+    Delete = 0x488,
 }
 
 impl Opcode {
+    /// Every opcode, in opcode order.
+    pub(crate) const ALL: [Opcode; 9] = [
+        Opcode::GetCapabilities,
+        Opcode::SetCapabilities,
+        Opcode::Create,
+        Opcode::CreateVcpu,
+        Opcode::GetState,
+        Opcode::SetState,
+        Opcode::RunVcpu,
+        Opcode::CopyMemory,
+        Opcode::Delete,
+    ];
+
     /// The PAPR name, for logs.
     pub(crate) const fn name(self) -> &'static str {
         match self {
             Opcode::GetCapabilities => "H_GUEST_GET_CAPABILITIES",
             Opcode::SetCapabilities => "H_GUEST_SET_CAPABILITIES",
+            Opcode::Create => "H_GUEST_CREATE",
+            Opcode::CreateVcpu => "H_GUEST_CREATE_VCPU",
             Opcode::GetState => "H_GUEST_GET_STATE",
+            Opcode::SetState => "H_GUEST_SET_STATE",
+            Opcode::RunVcpu => "H_GUEST_RUN_VCPU",
+            Opcode::CopyMemory => "H_GUEST_COPY_MEMORY",
+            Opcode::Delete => "H_GUEST_DELETE",
         }
     }
+
+    /// Position in [`Opcode::ALL`] (and in the call counters).
+    const fn index(self) -> usize {
+        match self {
+            Opcode::GetCapabilities => 0,
+            Opcode::SetCapabilities => 1,
+            Opcode::Create => 2,
+            Opcode::CreateVcpu => 3,
+            Opcode::GetState => 4,
+            Opcode::SetState => 5,
+            Opcode::RunVcpu => 6,
+            Opcode::CopyMemory => 7,
+            Opcode::Delete => 8,
+        }
+    }
+}
+
+/// Hypervisor calls made, by opcode, retries included, since load.
+static CALLS: [Atomic<u64>; Opcode::ALL.len()] = [const { Atomic::new(0) }; Opcode::ALL.len()];
+
+/// How many `opcode` calls reached the L0 since load, retries included.
+pub(crate) fn calls(opcode: Opcode) -> u64 {
+    CALLS[opcode.index()].load(Relaxed)
+}
+
+/// All H_GUEST_* calls that reached the L0 since load.
+pub(crate) fn calls_total() -> u64 {
+    Opcode::ALL.iter().map(|o| calls(*o)).sum()
 }
 
 /// PAPR hcall status codes (`asm/hvcall.h`) that this module names.
@@ -204,6 +270,7 @@ pub(crate) fn call(opcode: Opcode, args: &[u64]) -> Result<Returns, HcallError> 
                 a[5],
             )
         } as i64;
+        CALLS[opcode.index()].fetch_add(1, Relaxed);
         let ret = ret.map(|r| r as u64);
         if rc == status::H_SUCCESS {
             return Ok(ret);

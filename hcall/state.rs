@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! H_GUEST_GET_STATE: Guest State Buffers from the L0.
+//! H_GUEST_GET_STATE and H_GUEST_SET_STATE: Guest State Buffers to and
+//! from the L0.
 
 use super::{call, linear_map_pa, status, HcallError, Opcode};
 use crate::gsb::message::HostWideCounters;
@@ -87,6 +88,12 @@ impl From<ElementError> for Error {
     fn from(e: ElementError) -> Error {
         e.call.into()
     }
+}
+
+/// H_GUEST_SET_STATE: the L0 takes the elements of `buf`, all of `scope`
+/// (guest-wide or thread-wide; the host-wide elements are read-only).
+pub(crate) fn set(scope: Scope, guest: u64, vcpu: u64, buf: &mut [u8]) -> Result<(), ElementError> {
+    exchange(Opcode::SetState, scope, guest, vcpu, buf)
 }
 
 /// Reads the L0's host-wide counters: one H_GUEST_GET_STATE with the
