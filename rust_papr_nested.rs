@@ -12,6 +12,8 @@
 //!   `core`; `host/` builds the same files for cargo tests and fuzzing.
 //! - [`hcall`]: the H_GUEST_* calls, typed, with bounded retries and every
 //!   PAPR status mapped to a kernel error.
+//! - [`vcpu`]: guests and vCPUs: lifetimes at the L0, preallocated run
+//!   buffers, the L1's cached and dirty-tracked copy of their state.
 //! - `kunit`: the KUnit suites (with `CONFIG_RUST_PAPR_NESTED_KUNIT_TEST`).
 //!
 //! On load the module negotiates the L2 processor mode with the L0; where
@@ -27,6 +29,10 @@ pub(crate) mod gsb;
 pub(crate) mod hcall;
 #[cfg(CONFIG_RUST_PAPR_NESTED_KUNIT_TEST)]
 mod kunit;
+// Guests and vCPUs: the module's own self-check and the KUnit suites use
+// them today, the run loop of the next layer will use the rest.
+#[allow(dead_code)]
+pub(crate) mod vcpu;
 
 use hcall::capabilities::{self, SetOutcome};
 
@@ -36,11 +42,23 @@ module! {
     authors: ["rust-papr-nested developers"],
     description: "Host L2 guests from an L1 through the PAPR nested-guest API (H_GUEST_*)",
     license: "GPL",
+    params: {
+        selfcheck_guests: u32 {
+            default: 0,
+            description: "Guests to create at load as a self-check (deleted at unload)",
+        },
+        selfcheck_vcpus: u32 {
+            default: 1,
+            description: "vCPUs of each self-check guest",
+        },
+    },
 }
 
-/// The loaded module: the L2 processor mode agreed with the L0.
+/// The loaded module: the L2 processor mode agreed with the L0, and the
+/// self-check's guests, deleted at the L0 when the module goes.
 struct RustPaprNested {
     mode: capabilities::ProcessorMode,
+    guests: KVec<vcpu::Guest>,
 }
 
 impl kernel::Module for RustPaprNested {
@@ -69,12 +87,25 @@ impl kernel::Module for RustPaprNested {
             // Information only: the module works without it.
             Err(e) => pr_warn!("cannot read the L0's host-wide counters: {:?}\n", e),
         }
-        Ok(RustPaprNested { mode: n.mode })
+        let guests = vcpu::selfcheck::run(
+            module_parameters::selfcheck_guests.value(),
+            module_parameters::selfcheck_vcpus.value(),
+        )?;
+        Ok(RustPaprNested {
+            mode: n.mode,
+            guests,
+        })
     }
 }
 
 impl Drop for RustPaprNested {
     fn drop(&mut self) {
+        let n = self.guests.len();
+        // Each guest deletes itself at the L0.
+        self.guests.clear();
+        if n > 0 {
+            pr_info!("deleted the self-check's {} guests at the L0\n", n);
+        }
         pr_info!("unloaded ({} mode)\n", self.mode.name());
     }
 }

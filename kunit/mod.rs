@@ -9,4 +9,5 @@
 
 mod capabilities;
 mod gsb;
+mod vcpu;
 mod warn;

@@ -1,0 +1,273 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Guests and vCPUs against the real L0 (QEMU's pseries, cap-nested-papr).
+
+use kernel::prelude::*;
+
+#[kunit_tests(rust_papr_nested_vcpu)]
+mod tests {
+    use crate::gsb::ids::{Class, ElemType, Scope};
+    use crate::gsb::value::{PartitionTable, ProcessTable, Vec128};
+    use crate::gsb::{Id, IdSet, Parsed, Trailing, Value};
+    use crate::hcall::{self, guest::VcpuFlags, status, HvStatus, Opcode};
+    use crate::vcpu::Guest;
+    use kernel::prelude::*;
+
+    fn gpr(n: u8) -> Id {
+        Id::gpr(n).unwrap_or(Id::NIA)
+    }
+
+    /// Thread-wide registers the L1 may set: the register classes.
+    fn registers() -> IdSet {
+        let mut s = IdSet::new();
+        for id in IdSet::of_scope(Scope::Thread).iter() {
+            if matches!(id.class(), Class::DwordReg | Class::WordReg | Class::Vector) {
+                s.set(id);
+            }
+        }
+        s
+    }
+
+    /// A distinct value for `id` within its settable bits.
+    fn value(id: Id) -> Value {
+        let x = u64::from(id.raw()).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        match id.ty() {
+            ElemType::Be32 => Value::Be32(x as u32),
+            ElemType::Be64 => Value::Be64(x & id.settable()),
+            ElemType::Vec128 => Value::Vec128(Vec128 { dw0: x, dw1: !x }),
+            t => Value::zero(t),
+        }
+    }
+
+    /// A guest gets an id, a run-output size from the L0, and gives the id
+    /// back when dropped: with no other guest at the L0, the next guest
+    /// gets the lowest id again.
+    #[test]
+    fn guest_create_delete() -> Result {
+        let (a, b) = {
+            let g1 = Guest::create()?;
+            let g2 = Guest::create()?;
+            assert!(g1.id() != 0);
+            assert!(g1.id() != g2.id());
+            assert_eq!(g1.run_output_min_size(), None);
+            (g1.id(), g2.id())
+        };
+        let g3 = Guest::create()?;
+        assert_eq!(g3.id(), a.min(b));
+        assert_eq!(g3.id(), 1);
+        Ok(())
+    }
+
+    /// vCPUs are created in order from 0, each with its run buffers: input
+    /// for every thread-wide element, output the L0's minimum.
+    #[test]
+    fn vcpus_in_order() -> Result {
+        let mut g = Guest::create()?;
+        // Asked of the L0 through a vCPU: none yet, so no hcall.
+        assert_eq!(g.get(Id::RUN_OUTPUT_MIN_SIZE), Err(ENOENT));
+        for want in 0..3u64 {
+            let v = g.create_vcpu(VcpuFlags::default())?;
+            assert_eq!(v.id(), want);
+            let (inp, _) = v.run_buffer_sizes();
+            assert_eq!(inp, IdSet::of_scope(Scope::Thread).buffer_size());
+        }
+        assert_eq!(g.vcpu_count(), 3);
+        let min = g.run_output_min_size().ok_or(EINVAL)?;
+        assert_eq!(g.get(Id::RUN_OUTPUT_MIN_SIZE)?, Value::Be64(min as u64));
+        let v = g.vcpu(2).ok_or(EINVAL)?;
+        assert_eq!(v.run_buffer_sizes().1, min);
+        // The registered buffers stay known after the L0 may have run it.
+        v.forget_clean();
+        let Value::BufferInfo(b) = v.get(Id::RUN_INPUT)? else {
+            return Err(EPROTO);
+        };
+        assert_eq!(
+            b.size as usize,
+            IdSet::of_scope(Scope::Thread).buffer_size()
+        );
+        Ok(())
+    }
+
+    /// The L0's errors for an unknown guest, a vCPU id in use and flags it
+    /// does not know, each mapped to an errno.
+    #[test]
+    fn vcpu_errors() -> Result {
+        let unknown = hcall::guest::create_vcpu(VcpuFlags::default(), 4000, 0);
+        assert_eq!(unknown.map_err(|e| e.status), Err(HvStatus(status::H_P2)));
+        assert_eq!(HvStatus(status::H_P2).to_errno(), EINVAL);
+        let mut g = Guest::create()?;
+        g.create_vcpu(VcpuFlags::default())?;
+        let again = hcall::guest::create_vcpu(VcpuFlags::default(), g.id(), 0);
+        assert_eq!(again.map_err(|e| e.status), Err(HvStatus(status::H_IN_USE)));
+        // Flags are passed through (the C wrapper drops them): QEMU's L0
+        // knows none and says so.
+        let flagged = g.create_vcpu(VcpuFlags(1)).map(|_| ()).err();
+        assert_eq!(flagged, Some(EOPNOTSUPP));
+        assert_eq!(g.vcpu_count(), 1);
+        Ok(())
+    }
+
+    /// Registers of every element type (be64, be32, vec128) round-trip
+    /// through the L0, per vCPU and guest-wide. The partition and process
+    /// tables are set at the L0 and read from the L1's copy: QEMU's L0
+    /// aborts on reading them (as on reading the run buffers).
+    #[test]
+    fn set_get_round_trip() -> Result {
+        let mut g = Guest::create()?;
+        let v = g.create_vcpu(VcpuFlags::default())?;
+        let vsr = Id::vsr(5).unwrap_or(Id::NIA);
+        let elems = [
+            (gpr(3), Value::Be64(0xdead_beef_cafe_f00d)),
+            (Id::CR, Value::Be32(0x2400_0042)),
+            (
+                vsr,
+                Value::Vec128(Vec128 {
+                    dw0: 0x0123_4567_89ab_cdef,
+                    dw1: 0xfedc_ba98_7654_3210,
+                }),
+            ),
+        ];
+        for (id, val) in elems {
+            v.set(id, val)?;
+        }
+        v.flush()?;
+        v.forget_clean();
+        let gets = hcall::calls(Opcode::GetState);
+        for (id, val) in elems {
+            assert_eq!(v.get(id)?, val);
+        }
+        assert_eq!(hcall::calls(Opcode::GetState), gets + 3);
+
+        // QEMU takes only a 52-bit radix tree and 4 KiB or 16 MiB process
+        // tables (it aborts on others).
+        let part = PartitionTable {
+            address: 0x1_0000,
+            ea_bits: 52,
+            gpd_size: 0x1000,
+        };
+        let proc_table = ProcessTable {
+            address: 0x2_0000,
+            gpd_size: 0x1000,
+        };
+        assert_eq!(g.get(Id::PARTITION_TABLE), Err(ENOENT));
+        g.set(&[
+            (Id::PARTITION_TABLE, Value::PartitionTable(part)),
+            (Id::PROCESS_TABLE, Value::ProcessTable(proc_table)),
+        ])?;
+        assert_eq!(g.get(Id::PARTITION_TABLE)?, Value::PartitionTable(part));
+        assert_eq!(g.get(Id::PROCESS_TABLE)?, Value::ProcessTable(proc_table));
+        let Value::Be32(pvr) = g.get(Id::LOGICAL_PVR)? else {
+            return Err(EPROTO);
+        };
+        pr_info!("L0's logical PVR for a new guest: {:#010x}\n", pvr);
+        g.set(&[(Id::LOGICAL_PVR, Value::Be32(pvr))])?;
+        assert_eq!(g.get(Id::LOGICAL_PVR)?, Value::Be32(pvr));
+        Ok(())
+    }
+
+    /// Scope and access are checked before any hcall.
+    #[test]
+    fn scope_enforced() -> Result {
+        let mut g = Guest::create()?;
+        let v = g.create_vcpu(VcpuFlags::default())?;
+        let before = hcall::calls_total();
+        assert_eq!(v.set(Id::TB_OFFSET, Value::Be64(1)), Err(EINVAL));
+        assert_eq!(v.set(Id::L0_GUEST_HEAP, Value::Be64(1)), Err(EINVAL));
+        assert_eq!(v.set(Id::HDAR, Value::Be64(1)), Err(EPERM));
+        assert_eq!(v.set(Id::NIA, Value::Be32(1)), Err(EINVAL));
+        assert_eq!(v.set(Id::MSR, Value::Be64(1 << 60)), Err(EINVAL));
+        let mut guest_wide = IdSet::new();
+        guest_wide.set(Id::TB_OFFSET);
+        assert_eq!(v.fetch(&guest_wide), Err(EINVAL));
+        assert_eq!(g.set(&[(Id::NIA, Value::Be64(0))]), Err(EINVAL));
+        assert_eq!(
+            g.set(&[(Id::RUN_OUTPUT_MIN_SIZE, Value::Be64(0))]),
+            Err(EPERM)
+        );
+        assert_eq!(hcall::calls_total(), before);
+        Ok(())
+    }
+
+    /// The run-input buffer holds exactly the dirty elements.
+    #[test]
+    fn run_input_is_the_dirty_set() -> Result {
+        let mut g = Guest::create()?;
+        let v = g.create_vcpu(VcpuFlags::default())?;
+        assert_eq!(v.fill_run_input()?, 0);
+        v.set(gpr(4), Value::Be64(4))?;
+        v.set(Id::NIA, Value::Be64(0x100))?;
+        v.set(Id::CR, Value::Be32(8))?;
+        v.set(gpr(4), Value::Be64(5))?;
+        assert_eq!(v.fill_run_input()?, 3);
+        let p = Parsed::parse(v.run_input(), Trailing::Allow)?;
+        let mut want = IdSet::new();
+        want.set(gpr(4));
+        want.set(Id::NIA);
+        want.set(Id::CR);
+        assert_eq!(p.ids(), want);
+        assert_eq!(p.get_be64(gpr(4)), Some(5));
+        v.flush()?;
+        assert_eq!(v.fill_run_input()?, 0);
+        Ok(())
+    }
+
+    /// Hcall counts: a guest with one vCPU, and a set-then-get of every
+    /// thread-wide register, where the get is served from the L1's copy.
+    #[test]
+    fn hcall_counts() -> Result {
+        let start = hcall::calls_total();
+        let mut g = Guest::create()?;
+        g.create_vcpu(VcpuFlags::default())?;
+        let create = hcall::calls_total() - start;
+        pr_info!("hcalls to create a guest with one vCPU: {}\n", create);
+        assert_eq!(create, 4);
+
+        let v = g.vcpu(0).ok_or(EINVAL)?;
+        let regs = registers();
+        assert_eq!(regs.len(), 84 + 15 + 64);
+        let start = hcall::calls_total();
+        let gets = hcall::calls(Opcode::GetState);
+        for id in regs.iter() {
+            v.set(id, value(id))?;
+        }
+        v.flush()?;
+        for id in regs.iter() {
+            assert_eq!(v.get(id)?, value(id));
+        }
+        let set_get = hcall::calls_total() - start;
+        pr_info!(
+            "hcalls for a set-then-get of all {} thread-wide registers: {}\n",
+            regs.len(),
+            set_get
+        );
+        assert_eq!(set_get, 1);
+        assert_eq!(hcall::calls(Opcode::GetState), gets);
+
+        // Forgotten values come back in one batched GET.
+        v.forget_clean();
+        let start = hcall::calls_total();
+        v.fetch(&regs)?;
+        assert_eq!(hcall::calls_total() - start, 1);
+        Ok(())
+    }
+
+    /// The self-check's module parameters are checked before any hcall, and
+    /// its guests are deleted when dropped.
+    #[test]
+    fn selfcheck_params() -> Result {
+        use crate::vcpu::selfcheck;
+        let before = hcall::calls_total();
+        assert_eq!(selfcheck::run(1, 0).err(), Some(EINVAL));
+        assert_eq!(selfcheck::run(2, 600).err(), Some(EINVAL));
+        assert_eq!(selfcheck::run(u32::MAX, u32::MAX).err(), Some(EINVAL));
+        assert!(selfcheck::run(0, 7)?.is_empty());
+        assert_eq!(hcall::calls_total(), before);
+        let guests = selfcheck::run(2, 3)?;
+        assert_eq!(guests.len(), 2);
+        assert!(guests.iter().all(|g| g.vcpu_count() == 3));
+        drop(guests);
+        // Both deleted: the next guest gets the lowest id again.
+        assert_eq!(Guest::create()?.id(), 1);
+        Ok(())
+    }
+}
