@@ -5,7 +5,10 @@
 # 2 GiB) with a busybox initramfs that insmods rust_papr_nested, shows what
 # it logged, rmmods it and powers off.
 #
-#   run-l1.sh nested      cap-nested-papr=on: the module negotiates a mode
+#   run-l1.sh nested      cap-nested-papr=on: the module negotiates a mode;
+#                         then RPN_CYCLES (20) loads and unloads in a row,
+#                         each with a self-check of 2 guests of 2 vCPUs,
+#                         each finding the L0 with no guest left over
 #   run-l1.sh no-nested   cap-nested-papr=off: insmod fails with -ENODEV
 #
 # Exits 0 when the boot did what that variant expects. The full console
@@ -15,13 +18,13 @@ source "$(dirname "$0")/lib.sh"
 
 variant=${1:-nested}
 case $variant in
-nested) cap=on ;;
-no-nested) cap=off ;;
+nested) cap=on cycles=${RPN_CYCLES:-20} ;;
+no-nested) cap=off cycles=1 ;;
 *) rpn_die "usage: run-l1.sh nested|no-nested" ;;
 esac
 
 if [ "${2:-}" != --in-root ]; then
-	exec bash -c 'source scripts/lib.sh; rpn_in_root bash scripts/run-l1.sh "$1" --in-root' x "$variant"
+	exec bash -c 'source scripts/lib.sh; RPN_CYCLES=$2 rpn_in_root bash scripts/run-l1.sh "$1" --in-root' x "$variant" "$cycles"
 fi
 
 kernel=$RPN_BUILD/l1/vmlinux
@@ -47,7 +50,8 @@ timeout 300 qemu-system-ppc64 \
 	-M pseries,cap-nested-papr=$cap -cpu power10 -smp 2 -m 2G \
 	-nographic -nodefaults -serial stdio -no-reboot \
 	-kernel "$kernel" -initrd "$work/initramfs.cpio.gz" \
-	-append "console=hvc0 loglevel=4" </dev/null > "$log" 2>&1 || true
+	-append "console=hvc0 loglevel=4 rpn.cycles=$cycles rpn.params=selfcheck_guests=2,selfcheck_vcpus=2" \
+	</dev/null > "$log" 2>&1 || true
 tr -d '\r' < "$log" | grep -o -e 'rpn: .*' -e 'WARNING:.*' -e 'BUG:.*' || true
 echo "[rpn] L1 boot to power-off: $((SECONDS - start)) s (console log: $RPN_CACHE/root$log)"
 
@@ -55,18 +59,22 @@ result() { tr -d '\r' < "$log" | grep -q "^RPN-RESULT $1\$"; }
 fail() { echo "[rpn] FAIL $variant: $*"; exit 1; }
 result done || fail "the L1 did not reach the end of its init"
 ! result kernel-warnings=yes || fail "the kernel logged a warning or oops"
-! result left-loaded=yes || fail "the module is still loaded"
+! result left-loaded=yes || fail "the module stayed loaded"
 if [ "$variant" = nested ]; then
-	result insmod=ok || fail "insmod failed"
 	grep -qE 'rust_papr_nested: L0 offers capabilities 0x[0-9a-f]+ .*; .*POWER(9|10|11) mode' "$log" ||
 		fail "no line naming the negotiated mode"
-	result rmmod=ok || fail "rmmod failed"
 	grep -q 'rust_papr_nested: unloaded' "$log" || fail "no unload line"
+	# Every load made its self-check guests starting from id 1: the L0 had
+	# no guest, so the unload before deleted all of them.
+	for i in $(seq 1 "$cycles"); do
+		result "cycle=$i insmod=ok first-guest=1 rmmod=ok" ||
+			fail "cycle $i: $(tr -d '\r' < "$log" | grep "^RPN-RESULT cycle=$i ")"
+	done
+	echo "[rpn] $cycles insmod/rmmod cycles, each self-check starting from guest id 1"
 else
-	result insmod=failed || fail "insmod succeeded without the nested API"
+	result "cycle=1 insmod=failed first-guest=none rmmod=none" || fail "insmod succeeded without the nested API"
 	grep -q "No such device" "$log" || fail "insmod did not fail with -ENODEV"
 	grep -q 'rust_papr_nested: the L0 does not implement the PAPR nested-guest API' "$log" ||
 		fail "no line saying why"
-	result loaded=no || fail "the module stayed loaded"
 fi
 echo "[rpn] ok $variant"
