@@ -270,4 +270,21 @@ mod tests {
         assert_eq!(Guest::create()?.id(), 1);
         Ok(())
     }
+
+    /// VPA registration goes alone: QEMU's L0 has no VPA element and
+    /// refuses the request (H_P3, -EINVAL), and the vCPU's other state
+    /// still flushes.
+    #[test]
+    fn vpa_registration() -> Result {
+        let mut g = Guest::create()?;
+        let v = g.create_vcpu(VcpuFlags::default())?;
+        v.set(gpr(5), Value::Be64(5))?;
+        let sets = hcall::calls(Opcode::SetState);
+        assert_eq!(v.set_vpa(0x10_0000), Err(EINVAL));
+        assert_eq!(hcall::calls(Opcode::SetState), sets + 1);
+        v.flush()?;
+        v.forget_clean();
+        assert_eq!(v.get(gpr(5))?, Value::Be64(5));
+        Ok(())
+    }
 }

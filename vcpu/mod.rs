@@ -232,8 +232,17 @@ impl Vcpu {
     }
 
     /// Registers the vCPU's Virtual Processor Area at L1 real address
-    /// `address` (sent with the next flush or run).
+    /// `address`, with an H_GUEST_SET_STATE of its own: an L0 that refuses
+    /// the element (QEMU's has none) fails this call alone, not a later
+    /// flush or run with other state in it.
     pub(crate) fn set_vpa(&mut self, address: u64) -> Result {
-        self.set(Id::VPA, Value::Be64(address))
+        let len = {
+            let mut w = Writer::new(&mut self.scratch, Scope::Thread).map_err(gsb_err)?;
+            w.put_be64(Id::VPA, address).map_err(gsb_err)?;
+            w.len()
+        };
+        hcall::state::set(Scope::Thread, self.guest, self.id, &mut self.scratch[..len])?;
+        self.cache.fill(Id::VPA, Value::Be64(address));
+        Ok(())
     }
 }
