@@ -88,8 +88,8 @@ mod tests {
         Ok(())
     }
 
-    /// The L0's errors for an unknown guest, a vCPU id in use and flags it
-    /// does not know, each mapped to an errno.
+    /// The L0's errors for an unknown guest, a vCPU id in use, flags it does
+    /// not know and a call it lacks, each mapped to an errno.
     #[test]
     fn vcpu_errors() -> Result {
         let unknown = hcall::guest::create_vcpu(VcpuFlags::default(), 4000, 0);
@@ -104,6 +104,11 @@ mod tests {
         let flagged = g.create_vcpu(VcpuFlags(1)).map(|_| ()).err();
         assert_eq!(flagged, Some(EOPNOTSUPP));
         assert_eq!(g.vcpu_count(), 1);
+        // COPY_MEMORY reports what the L0 answers: QEMU's has no such call
+        // (and offers no COPY_MEM capability).
+        let copy = hcall::guest::copy_memory(g.id(), 0, 0x1000, 8).map_err(|e| e.status);
+        assert_eq!(copy, Err(HvStatus(status::H_FUNCTION)));
+        assert_eq!(HvStatus(status::H_FUNCTION).to_errno(), EOPNOTSUPP);
         Ok(())
     }
 
