@@ -17,7 +17,9 @@
 //! - `kunit`: the KUnit suites (with `CONFIG_RUST_PAPR_NESTED_KUNIT_TEST`).
 //!
 //! On load the module negotiates the L2 processor mode with the L0; where
-//! there is no L0 with the nested-guest API it fails with `-ENODEV`.
+//! there is no L0 with the nested-guest API it fails with `-ENODEV`. With
+//! `selfcheck_guests=N selfcheck_vcpus=M` it also creates N guests of M
+//! vCPUs at the L0, checks them, and deletes them on unload.
 
 use kernel::prelude::*;
 
@@ -100,11 +102,10 @@ impl kernel::Module for RustPaprNested {
 
 impl Drop for RustPaprNested {
     fn drop(&mut self) {
-        let n = self.guests.len();
-        // Each guest deletes itself at the L0.
-        self.guests.clear();
-        if n > 0 {
-            pr_info!("deleted the self-check's {} guests at the L0\n", n);
+        if !self.guests.is_empty() {
+            // Each guest deletes itself at the L0 and logs a failure.
+            pr_info!("deleting the self-check's {} guests at the L0\n", self.guests.len());
+            self.guests.clear();
         }
         pr_info!("unloaded ({} mode)\n", self.mode.name());
     }

@@ -8,7 +8,8 @@
 #   run-l1.sh nested      cap-nested-papr=on: the module negotiates a mode;
 #                         then RPN_CYCLES (20) loads and unloads in a row,
 #                         each with a self-check of 2 guests of 2 vCPUs,
-#                         each finding the L0 with no guest left over
+#                         each finding the L0 with no guest left over,
+#                         and kmemleak finding nothing after them
 #   run-l1.sh no-nested   cap-nested-papr=off: insmod fails with -ENODEV
 #
 # Exits 0 when the boot did what that variant expects. The full console
@@ -71,6 +72,7 @@ if [ "$variant" = nested ]; then
 			fail "cycle $i: $(tr -d '\r' < "$log" | grep "^RPN-RESULT cycle=$i ")"
 	done
 	echo "[rpn] $cycles insmod/rmmod cycles, each self-check starting from guest id 1"
+	result "kmemleak=0" || fail "kmemleak: $(tr -d '\r' < "$log" | sed -n 's/^RPN-RESULT kmemleak=//p')"
 else
 	result "cycle=1 insmod=failed first-guest=none rmmod=none" || fail "insmod succeeded without the nested API"
 	grep -q "No such device" "$log" || fail "insmod did not fail with -ENODEV"
