@@ -36,7 +36,7 @@ pub(crate) struct Vcpu {
     cache: StateCache,
 }
 
-/// Converts a codec error to a kernel one, logging it with the vCPU.
+/// Converts a codec error to a kernel one, and logs it.
 fn gsb_err(e: crate::gsb::GsbError) -> Error {
     pr_err!("guest state buffer: {:?}\n", e);
     e.into()
