@@ -104,7 +104,10 @@ impl Drop for RustPaprNested {
     fn drop(&mut self) {
         if !self.guests.is_empty() {
             // Each guest deletes itself at the L0 and logs a failure.
-            pr_info!("deleting the self-check's {} guests at the L0\n", self.guests.len());
+            pr_info!(
+                "deleting the self-check's {} guests at the L0\n",
+                self.guests.len()
+            );
             self.guests.clear();
         }
         pr_info!("unloaded ({} mode)\n", self.mode.name());
