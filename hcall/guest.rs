@@ -35,7 +35,6 @@ pub(crate) fn create_vcpu(flags: VcpuFlags, guest: u64, vcpu: u64) -> Result<(),
 
 /// H_GUEST_RUN_VCPU: runs the vCPU, its run-input buffer applied first,
 /// until it exits; returns the exit reason (the interrupt vector).
-#[allow(dead_code, reason = "the run loop of the next layer calls it")]
 pub(crate) fn run_vcpu(guest: u64, vcpu: u64) -> Result<u64, HcallError> {
     let ret = call(Opcode::RunVcpu, &[0, guest, vcpu])?;
     Ok(ret[0])

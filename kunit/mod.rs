@@ -9,5 +9,6 @@
 
 mod capabilities;
 mod gsb;
+mod run;
 mod vcpu;
 mod warn;

@@ -13,7 +13,9 @@
 //! goes behind the owner's own lock.
 
 mod cache;
+pub(crate) mod exit;
 mod guest;
+pub(crate) mod pgtable;
 pub(crate) mod selfcheck;
 
 pub(crate) use guest::Guest;
@@ -245,4 +247,30 @@ impl Vcpu {
         self.cache.fill(Id::VPA, Value::Be64(address));
         Ok(())
     }
+
+    /// Runs the vCPU once: the dirty state goes in the run-input buffer,
+    /// H_GUEST_RUN_VCPU, then the run-output buffer's elements refresh the
+    /// L1's copy and everything else the L0 may have changed is forgotten.
+    /// Allocates nothing.
+    pub(crate) fn run(&mut self) -> Result<exit::Exit> {
+        self.fill_run_input()?;
+        let reason = hcall::guest::run_vcpu(self.guest, self.id)?;
+        // The L0 applied the input before running.
+        self.cache.mark_clean();
+        self.cache.invalidate_clean();
+        let out = Parsed::parse(&self.run_out, Trailing::Allow).map_err(gsb_err)?;
+        for (id, v) in out.iter() {
+            self.cache.fill(id, v);
+        }
+        Ok(exit::Exit::from_reason(reason))
+    }
+}
+
+/// The timebase now (`mftb`).
+pub(crate) fn timebase() -> u64 {
+    let tb: u64;
+    // SAFETY: `mftb` reads the timebase register into `tb`; it touches no
+    // memory and no other register.
+    unsafe { kernel::asm!("mftb {tb}"; tb = out(reg) tb, options(nomem, nostack)) };
+    tb
 }
