@@ -36,20 +36,8 @@ mod tests {
     /// and the L2 continues to a second call with the answer plus one.
     #[test]
     fn hypervisor_calls() -> Result {
-        let mut tree = PartitionTree::new()?;
-        let page = tree.map_new_page(0)?;
-        for (i, insn) in [ADD_R3_R4_R5, SC_1, ADDI_R3_R3_1, SC_1].iter().enumerate() {
-            page[i * 4..i * 4 + 4].copy_from_slice(&insn.to_be_bytes());
-        }
-        let mut g = Guest::create()?;
-        g.create_vcpu(VcpuFlags::default())?;
-        g.set(&[(
-            Id::PARTITION_TABLE,
-            Value::PartitionTable(tree.partition_table()?),
-        )])?;
+        let mut g = guest_with_code(&[ADD_R3_R4_R5, SC_1, ADDI_R3_R3_1, SC_1])?;
         let v = g.vcpu(0).ok_or(EINVAL)?;
-        v.set(Id::NIA, Value::Be64(0))?;
-        v.set(Id::MSR, Value::Be64(MSR_SF))?;
         v.set(gpr(4), Value::Be64(40))?;
         v.set(gpr(5), Value::Be64(2))?;
         v.set(Id::HDEC_EXPIRY_TB, Value::Be64(timebase() + HDEC_TICKS))?;
@@ -70,18 +58,16 @@ mod tests {
     }
 
     /// Sets up a guest whose vCPU 0 starts in real mode at guest real 0
-    /// with `code` there.
-    fn guest_with_code(tree: &mut PartitionTree, code: &[u32]) -> Result<Guest> {
+    /// with `code` there; the guest owns its partition-scoped tree.
+    fn guest_with_code(code: &[u32]) -> Result<Guest> {
+        let mut tree = PartitionTree::new()?;
         let page = tree.map_new_page(0)?;
         for (i, insn) in code.iter().enumerate() {
             page[i * 4..i * 4 + 4].copy_from_slice(&insn.to_be_bytes());
         }
         let mut g = Guest::create()?;
         g.create_vcpu(VcpuFlags::default())?;
-        g.set(&[(
-            Id::PARTITION_TABLE,
-            Value::PartitionTable(tree.partition_table()?),
-        )])?;
+        g.set_partition_tree(tree)?;
         let v = g.vcpu(0).ok_or(EINVAL)?;
         v.set(Id::NIA, Value::Be64(0))?;
         v.set(Id::MSR, Value::Be64(MSR_SF))?;
@@ -95,8 +81,7 @@ mod tests {
     fn data_storage_fault() -> Result {
         const WHERE: u64 = 0x3_0000;
         const VALUE: u64 = 0x0123_4567_89ab_cdef;
-        let mut tree = PartitionTree::new()?;
-        let mut g = guest_with_code(&mut tree, &[LD_R3_0_R4, SC_1])?;
+        let mut g = guest_with_code(&[LD_R3_0_R4, SC_1])?;
         let v = g.vcpu(0).ok_or(EINVAL)?;
         v.set(gpr(4), Value::Be64(WHERE))?;
         v.set(Id::HDEC_EXPIRY_TB, Value::Be64(timebase() + HDEC_TICKS))?;
@@ -105,8 +90,9 @@ mod tests {
         assert_eq!(exit, Exit::DataStorage);
         assert_eq!(v.get(Id::HDAR)?, Value::Be64(WHERE));
         assert_eq!(v.get(Id::NIA)?, Value::Be64(0));
-        let page = tree.map_new_page(WHERE)?;
+        let page = g.partition_tree().ok_or(EINVAL)?.map_new_page(WHERE)?;
         page[..8].copy_from_slice(&VALUE.to_be_bytes());
+        let v = g.vcpu(0).ok_or(EINVAL)?;
         v.set(Id::HDEC_EXPIRY_TB, Value::Be64(timebase() + HDEC_TICKS))?;
         let exit = v.run()?;
         pr_info!("run 2: exit {:?}\n", exit);
@@ -118,8 +104,7 @@ mod tests {
     /// Payload (c): the L2 loops until the HDEC expiry fires.
     #[test]
     fn hdec_expiry() -> Result {
-        let mut tree = PartitionTree::new()?;
-        let mut g = guest_with_code(&mut tree, &[B_SELF])?;
+        let mut g = guest_with_code(&[B_SELF])?;
         let v = g.vcpu(0).ok_or(EINVAL)?;
         // A millisecond of timebase.
         v.set(Id::HDEC_EXPIRY_TB, Value::Be64(timebase() + 512_000))?;

@@ -2,7 +2,7 @@
 
 //! A guest at the L0: its id, its guest-wide state and its vCPUs.
 
-use super::{gsb_err, Vcpu};
+use super::{gsb_err, pgtable::PartitionTree, Vcpu};
 use crate::gsb::{ids::Scope, Id, Parsed, Trailing, Value, Writer};
 use crate::hcall::{self, guest::VcpuFlags};
 use kernel::prelude::*;
@@ -29,6 +29,9 @@ pub(crate) struct Guest {
     /// L0, which aborts on a read, so reads are served from here.
     part_table: Option<Value>,
     proc_table: Option<Value>,
+    /// The L2 memory the L0 translates through, kept until the L0 has
+    /// deleted the guest.
+    tree: Option<PartitionTree>,
 }
 
 impl Guest {
@@ -44,6 +47,7 @@ impl Guest {
             scratch,
             part_table: None,
             proc_table: None,
+            tree: None,
         })
     }
 
@@ -136,6 +140,22 @@ impl Guest {
         Ok(())
     }
 
+    /// Gives the guest its partition-scoped tree: one guest-wide SET of the
+    /// partition-table element, then the guest owns the tree, so its
+    /// memory outlives the L0's use of it. A tree given before is dropped
+    /// once the L0 has the new one.
+    pub(crate) fn set_partition_tree(&mut self, tree: PartitionTree) -> Result {
+        let table = Value::PartitionTable(tree.partition_table()?);
+        self.set(&[(Id::PARTITION_TABLE, table)])?;
+        self.tree = Some(tree);
+        Ok(())
+    }
+
+    /// The guest's partition-scoped tree, to map L2 memory.
+    pub(crate) fn partition_tree(&mut self) -> Option<&mut PartitionTree> {
+        self.tree.as_mut()
+    }
+
     /// Reads guest-wide element `id` from the L0. HOST_STATE_SIZE and
     /// RUN_OUTPUT_MIN_SIZE are per vCPU at QEMU's L0, which aborts when
     /// asked for them before a vCPU exists: refused with `-ENOENT` then.
@@ -177,6 +197,17 @@ impl Drop for Guest {
                 e.status.name(),
                 e.status.0
             );
+            // The L0 may still translate through the tree: its memory must
+            // never be reused, so it is leaked rather than freed.
+            if let Some(tree) = self.tree.take() {
+                pr_err!(
+                    "leaking guest {}'s L2 memory, which the L0 may still use\n",
+                    self.id
+                );
+                core::mem::forget(tree);
+            }
         }
+        // Otherwise the fields, the tree among them, are freed after this,
+        // once the L0 no longer has the guest.
     }
 }
