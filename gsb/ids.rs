@@ -320,7 +320,10 @@ pub static TABLE: [IdInfo; ID_COUNT] = [
     row(0x303F, "VSR63", Vec128, RW, ALL),
     row(0xF000, "HDAR", Be64, RO, ALL),
     row(0xF001, "HDSISR", Be32, RO, ALL),
-    row(0xF002, "HEIR", Be64, RO, ALL),
+    // Four bytes, as the PAPR table in Documentation/arch/powerpc/
+    // kvm-nested.rst and QEMU's L0 have it; the kernel's C library reads
+    // eight, and would reject a conforming L0's 0xE40 run output.
+    row(0xF002, "HEIR", Be32, RO, ALL),
     row(0xF003, "ASDR", Be64, RO, ALL),
 ];
 

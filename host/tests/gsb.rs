@@ -142,7 +142,7 @@ fn table_spot_checks() {
     );
     check(Id::HDAR, "HDAR", Be64, 8, Scope::Thread, true);
     check(Id::HDSISR, "HDSISR", Be32, 4, Scope::Thread, true);
-    check(Id::HEIR, "HEIR", Be64, 8, Scope::Thread, true);
+    check(Id::HEIR, "HEIR", Be32, 4, Scope::Thread, true);
     check(Id::ASDR, "ASDR", Be64, 8, Scope::Thread, true);
     assert_eq!(Id::PMC1.raw(), 0x2007);
     assert_eq!(Id::PMC6.raw(), 0x200C);
