@@ -21,6 +21,9 @@ out=$RPN_BUILD/kunit
 
 rpn_place_in_tree
 
+# A log from an earlier run must not answer for this one.
+rm -f "$out/test.log"
+
 cd "$src"
 rc=0
 python3 tools/testing/kunit/kunit.py run \

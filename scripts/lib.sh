@@ -64,7 +64,7 @@ rpn_place_in_tree() {
 	mkdir -p "$dst"
 	(
 		cd "$RPN_TOP"
-		cp Kbuild Kconfig rust_papr_nested.rs "$dst/"
+		cp Kbuild Kconfig ./*.rs "$dst/"
 		for d in gsb hcall vcpu kunit; do
 			[ -d "$d" ] || continue
 			find "$d" -name '*.rs' -print0 | cpio -0pdm --quiet "$dst"
