@@ -487,6 +487,16 @@ impl Id {
     pub const RUN_OUTPUT: Id = Id::known(0x0C01);
     /// `VPA`.
     pub const VPA: Id = Id::known(0x0C02);
+    /// `GPR0` to `GPR31`, indexed by register number.
+    pub const GPRS: [Id; 32] = {
+        let mut gprs = [Id::known(0x1000); 32];
+        let mut n = 0;
+        while n < gprs.len() {
+            gprs[n] = Id::known(0x1000 + n as u16);
+            n += 1;
+        }
+        gprs
+    };
     /// `HDEC_EXPIRY_TB`.
     pub const HDEC_EXPIRY_TB: Id = Id::known(0x1020);
     /// `NIA`.
