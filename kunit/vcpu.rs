@@ -198,12 +198,12 @@ mod tests {
     fn run_input_is_the_dirty_set() -> Result {
         let mut g = Guest::create()?;
         let v = g.create_vcpu(VcpuFlags::default())?;
-        assert_eq!(v.fill_run_input()?, 0);
+        assert_eq!(v.fill_run_input()?.elements, 0);
         v.set(gpr(4), Value::Be64(4))?;
         v.set(Id::NIA, Value::Be64(0x100))?;
         v.set(Id::CR, Value::Be32(8))?;
         v.set(gpr(4), Value::Be64(5))?;
-        assert_eq!(v.fill_run_input()?, 3);
+        assert_eq!(v.fill_run_input()?.elements, 3);
         let p = Parsed::parse(v.run_input(), Trailing::Allow)?;
         let mut want = IdSet::new();
         want.set(gpr(4));
@@ -212,7 +212,7 @@ mod tests {
         assert_eq!(p.ids(), want);
         assert_eq!(p.get_be64(gpr(4)), Some(5));
         v.flush()?;
-        assert_eq!(v.fill_run_input()?, 0);
+        assert_eq!(v.fill_run_input()?.elements, 0);
         Ok(())
     }
 

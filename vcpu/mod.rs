@@ -17,6 +17,7 @@ pub(crate) mod exit;
 mod guest;
 pub(crate) mod pgtable;
 pub(crate) mod selfcheck;
+pub(crate) mod stats;
 
 pub(crate) use guest::Guest;
 
@@ -24,6 +25,7 @@ use crate::gsb::{ids::Scope, value::BufferInfo, Id, IdSet, Parsed, Trailing, Val
 use crate::hcall::{self, linear_map_pa};
 use cache::StateCache;
 use kernel::prelude::*;
+use stats::Traffic;
 
 /// One vCPU of a guest.
 pub(crate) struct Vcpu {
@@ -36,6 +38,8 @@ pub(crate) struct Vcpu {
     /// GET and SET requests: room for every thread-wide element.
     scratch: KVec<u8>,
     cache: StateCache,
+    /// Timebase ticks the last H_GUEST_RUN_VCPU took, from the L1's side.
+    last_run_ticks: u64,
 }
 
 /// Converts a codec error to a kernel one, and logs it.
@@ -82,6 +86,7 @@ impl Vcpu {
             run_out: parts.run_out,
             scratch: parts.scratch,
             cache: parts.cache,
+            last_run_ticks: 0,
         };
         v.register_run_buffers()?;
         Ok(v)
@@ -211,15 +216,30 @@ impl Vcpu {
     }
 
     /// Writes the run-input buffer for the next run: exactly the dirty
-    /// elements. Returns how many.
-    pub(crate) fn fill_run_input(&mut self) -> Result<u32> {
+    /// elements. Returns how many, and the bytes the L0 will read.
+    pub(crate) fn fill_run_input(&mut self) -> Result<Traffic> {
         let mut w = Writer::new(&mut self.run_in, Scope::Thread).map_err(gsb_err)?;
         for id in self.cache.dirty().iter() {
             if let Some(v) = self.cache.read(id) {
                 w.put(id, v).map_err(gsb_err)?;
             }
         }
-        Ok(w.count())
+        Ok(Traffic {
+            elements: w.count().into(),
+            bytes: w.len() as u64,
+        })
+    }
+
+    /// The value of `id` in the L1's copy, if valid; never asks the L0
+    /// (for logs, and to see what a run-output buffer brought).
+    pub(crate) fn cached(&self, id: Id) -> Option<Value> {
+        self.cache.read(id)
+    }
+
+    /// Timebase ticks the last H_GUEST_RUN_VCPU took, seen from the L1:
+    /// the L0's work and the L2's run, without the L1's own.
+    pub(crate) fn last_run_ticks(&self) -> u64 {
+        self.last_run_ticks
     }
 
     /// The run-input buffer as the L0 will read it.
@@ -252,9 +272,24 @@ impl Vcpu {
     /// H_GUEST_RUN_VCPU, then the run-output buffer's elements refresh the
     /// L1's copy and everything else the L0 may have changed is forgotten.
     /// Allocates nothing.
+    ///
+    /// On failure the dirty state stays dirty: the L0 applies the
+    /// run-input buffer only when it runs the vCPU.
     pub(crate) fn run(&mut self) -> Result<exit::Exit> {
-        self.fill_run_input()?;
-        let reason = hcall::guest::run_vcpu(self.guest, self.id)?;
+        let sent = self.fill_run_input()?;
+        let start = timebase();
+        let reason = hcall::guest::run_vcpu(self.guest, self.id).inspect_err(|e| {
+            stats::record_failure();
+            pr_err!(
+                "guest {} vCPU {}: H_GUEST_RUN_VCPU failed: {} ({})\n",
+                self.guest,
+                self.id,
+                e.status.name(),
+                e.status.0
+            );
+        })?;
+        self.last_run_ticks = timebase().wrapping_sub(start);
+        let exit = exit::Exit::from_reason(reason);
         // The L0 applied the input before running.
         self.cache.mark_clean();
         self.cache.invalidate_clean();
@@ -262,7 +297,12 @@ impl Vcpu {
         for (id, v) in out.iter() {
             self.cache.fill(id, v);
         }
-        Ok(exit::Exit::from_reason(reason))
+        let received = Traffic {
+            elements: out.count().into(),
+            bytes: out.len() as u64,
+        };
+        stats::record(sent, received, exit);
+        Ok(exit)
     }
 }
 
