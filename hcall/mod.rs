@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The PAPR nested-guest hypervisor calls (H_GUEST_*).
+//! The PAPR nested-guest hypervisor calls (H_GUEST_*), and
+//! H_RPT_INVALIDATE, with which the L1 tells the L0 that an L2's
+//! partition-scoped tree changed.
 //!
 //! Everything the L1 asks of the L0 goes through [`call`]: one opcode, its
 //! arguments in registers, a PAPR status in r3 and results in r4 onwards.
@@ -11,6 +13,7 @@
 
 pub(crate) mod capabilities;
 pub(crate) mod guest;
+pub(crate) mod invalidate;
 pub(crate) mod state;
 
 use kernel::{
@@ -25,6 +28,9 @@ use kernel::{
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u64)]
 pub(crate) enum Opcode {
+    /// H_RPT_INVALIDATE: drop cached translations, here of an L2's
+    /// partition-scoped tree.
+    RptInvalidate = 0x448,
     /// H_GUEST_GET_CAPABILITIES: what the L0 offers.
     GetCapabilities = 0x460,
     /// H_GUEST_SET_CAPABILITIES: what the L1 will use.
@@ -47,7 +53,8 @@ pub(crate) enum Opcode {
 
 impl Opcode {
     /// Every opcode, in opcode order.
-    pub(crate) const ALL: [Opcode; 9] = [
+    pub(crate) const ALL: [Opcode; 10] = [
+        Opcode::RptInvalidate,
         Opcode::GetCapabilities,
         Opcode::SetCapabilities,
         Opcode::Create,
@@ -62,6 +69,7 @@ impl Opcode {
     /// The PAPR name, for logs.
     pub(crate) const fn name(self) -> &'static str {
         match self {
+            Opcode::RptInvalidate => "H_RPT_INVALIDATE",
             Opcode::GetCapabilities => "H_GUEST_GET_CAPABILITIES",
             Opcode::SetCapabilities => "H_GUEST_SET_CAPABILITIES",
             Opcode::Create => "H_GUEST_CREATE",
@@ -77,15 +85,16 @@ impl Opcode {
     /// Position in [`Opcode::ALL`] (and in the call counters).
     const fn index(self) -> usize {
         match self {
-            Opcode::GetCapabilities => 0,
-            Opcode::SetCapabilities => 1,
-            Opcode::Create => 2,
-            Opcode::CreateVcpu => 3,
-            Opcode::GetState => 4,
-            Opcode::SetState => 5,
-            Opcode::RunVcpu => 6,
-            Opcode::CopyMemory => 7,
-            Opcode::Delete => 8,
+            Opcode::RptInvalidate => 0,
+            Opcode::GetCapabilities => 1,
+            Opcode::SetCapabilities => 2,
+            Opcode::Create => 3,
+            Opcode::CreateVcpu => 4,
+            Opcode::GetState => 5,
+            Opcode::SetState => 6,
+            Opcode::RunVcpu => 7,
+            Opcode::CopyMemory => 8,
+            Opcode::Delete => 9,
         }
     }
 }
@@ -98,7 +107,7 @@ pub(crate) fn calls(opcode: Opcode) -> u64 {
     CALLS[opcode.index()].load(Relaxed)
 }
 
-/// All H_GUEST_* calls that reached the L0 since load.
+/// All calls of [`Opcode::ALL`] that reached the L0 since load.
 pub(crate) fn calls_total() -> u64 {
     Opcode::ALL.iter().map(|o| calls(*o)).sum()
 }
@@ -298,15 +307,22 @@ pub(crate) fn call(opcode: Opcode, args: &[u64]) -> Result<Returns, HcallError> 
     }
 }
 
+/// `firmware_has_feature(feature)`: whether the firmware (here the L0)
+/// advertised `feature`, one of the `FW_FEATURE_*` bits of
+/// `asm/firmware.h`.
+pub(crate) fn firmware_has_feature(feature: c_ulong) -> bool {
+    // SAFETY: `powerpc_firmware_features` is written once during early boot
+    // and only read afterwards.
+    let features = unsafe { bindings::powerpc_firmware_features };
+    features & feature != 0
+}
+
 /// Whether this kernel runs as a logical partition under a PAPR hypervisor
 /// (`firmware_has_feature(FW_FEATURE_LPAR)`).
 pub(crate) fn running_as_lpar() -> bool {
     /// `FW_FEATURE_LPAR` in `asm/firmware.h`.
     const FW_FEATURE_LPAR: c_ulong = 0x0000_0000_0040_0000;
-    // SAFETY: `powerpc_firmware_features` is written once during early boot
-    // and only read afterwards.
-    let features = unsafe { bindings::powerpc_firmware_features };
-    features & FW_FEATURE_LPAR != 0
+    firmware_has_feature(FW_FEATURE_LPAR)
 }
 
 /// The real address the L0 needs for `buf`: the L1's linear mapping is

@@ -2,7 +2,11 @@
 
 //! A guest at the L0: its id, its guest-wide state and its vCPUs.
 
-use super::{gsb_err, pgtable::PartitionTree, Vcpu};
+use super::{
+    gsb_err,
+    pgtable::{PartitionTree, PAGE_SIZE},
+    Vcpu,
+};
 use crate::gsb::{ids::Scope, Id, Parsed, Trailing, Value, Writer};
 use crate::hcall::{self, guest::VcpuFlags};
 use kernel::prelude::*;
@@ -141,13 +145,48 @@ impl Guest {
     }
 
     /// Gives the guest its partition-scoped tree: one guest-wide SET of the
-    /// partition-table element, then the guest owns the tree, so its
-    /// memory outlives the L0's use of it. A tree given before is dropped
-    /// once the L0 has the new one.
+    /// partition-table element, with the process-table element where the
+    /// tree maps one, then the guest owns the tree, so its memory outlives
+    /// the L0's use of it. A tree given before is dropped once the L0 has
+    /// the new one.
     pub(crate) fn set_partition_tree(&mut self, tree: PartitionTree) -> Result {
-        let table = Value::PartitionTable(tree.partition_table()?);
-        self.set(&[(Id::PARTITION_TABLE, table)])?;
+        let part = (
+            Id::PARTITION_TABLE,
+            Value::PartitionTable(tree.partition_table()?),
+        );
+        match tree.process_table() {
+            Some(t) => self.set(&[part, (Id::PROCESS_TABLE, Value::ProcessTable(t))])?,
+            None => self.set(&[part])?,
+        }
         self.tree = Some(tree);
+        Ok(())
+    }
+
+    /// Unmaps the L2 page at guest real address `gra`: out of the tree,
+    /// then the L0 told to drop its translation (H_RPT_INVALIDATE, where
+    /// the L0 has it; see `hcall::invalidate`), then the page freed. No
+    /// vCPU of the guest runs meanwhile: both take `&mut self`.
+    ///
+    /// Should the L0 refuse the flush, the page is leaked rather than
+    /// freed, since the L0 may still translate to it.
+    pub(crate) fn unmap(&mut self, gra: u64) -> Result {
+        let tree = self.tree.as_mut().ok_or(ENOENT)?;
+        let page = tree.unmap_page(gra)?;
+        if hcall::invalidate::available() {
+            let end = gra + PAGE_SIZE as u64;
+            if let Err(e) = hcall::invalidate::nested_tlb_64k(self.id, gra, end) {
+                pr_err!(
+                    "guest {}: H_RPT_INVALIDATE of {:#x}: {} ({}); leaking the page\n",
+                    self.id,
+                    gra,
+                    e.status.name(),
+                    e.status.0
+                );
+                core::mem::forget(page);
+                return Err(e.into());
+            }
+        }
+        drop(page);
         Ok(())
     }
 

@@ -4,7 +4,7 @@
 //! real addresses, built and owned by the module (Power ISA v3.x radix,
 //! 64 KiB pages: 13 + 9 + 9 + 5 index bits over a 52-bit space).
 
-use crate::gsb::value::PartitionTable;
+use crate::gsb::value::{PartitionTable, ProcessTable};
 use crate::hcall::linear_map_pa;
 use kernel::prelude::*;
 
@@ -14,6 +14,9 @@ pub(crate) const EA_BITS: u64 = 52;
 pub(crate) const PAGE_SHIFT: u32 = 16;
 /// Bytes of an L2 page.
 pub(crate) const PAGE_SIZE: usize = 1 << PAGE_SHIFT;
+/// Bytes of the L2's process table: the smallest the architecture has
+/// (QEMU's L0 takes 4 KiB or 16 MiB).
+pub(crate) const PROCESS_TABLE_SIZE: u64 = 4096;
 /// Index bits per level, root first.
 const LEVEL_BITS: [u32; 4] = [13, 9, 9, 5];
 
@@ -26,8 +29,11 @@ const LEAF: u64 = 1 << 62;
 const REF_CHANGE: u64 = 0x100 | 0x80;
 /// Leaf: read, write, execute.
 const RWX: u64 = 0x4 | 0x2 | 0x1;
-/// Real address bits of an entry.
-const ADDR_MASK: u64 = 0x0fff_ffff_ffff_ff00;
+/// Directory entry: next level base (NLB, bits 4:55).
+const NLB_MASK: u64 = 0x0fff_ffff_ffff_ff00;
+/// Leaf: real page number (RPN, bits 7:51); below it sit R, C and the
+/// permission bits.
+const RPN_MASK: u64 = 0x01ff_ffff_ffff_f000;
 
 /// A directory or page-table level: big-endian entries in kmalloc'd,
 /// naturally aligned storage.
@@ -60,6 +66,8 @@ pub(crate) struct PartitionTree {
     tables: KVec<Table>,
     /// L2 memory owned by the tree.
     pages: KVec<KVec<u8>>,
+    /// Guest real address of the L2's process table, once mapped.
+    process_table: Option<u64>,
 }
 
 impl PartitionTree {
@@ -69,6 +77,7 @@ impl PartitionTree {
             root: Table::new(LEVEL_BITS[0])?,
             tables: KVec::new(),
             pages: KVec::new(),
+            process_table: None,
         })
     }
 
@@ -90,12 +99,96 @@ impl PartitionTree {
         self.tables.iter_mut().find(|t| t.pa().ok() == Some(pa))
     }
 
-    /// Maps a new zeroed 64 KiB page at guest real address `gra` (page
-    /// aligned, below 2^52) and returns it for the L1 to fill.
-    pub(crate) fn map_new_page(&mut self, gra: u64) -> Result<&mut [u8]> {
+    fn table_ref(&self, pa: u64) -> Option<&Table> {
+        self.tables.iter().find(|t| t.pa().ok() == Some(pa))
+    }
+
+    fn check_gra(gra: u64) -> Result {
         if !gra.is_multiple_of(PAGE_SIZE as u64) || gra >> EA_BITS != 0 {
             return Err(EINVAL);
         }
+        Ok(())
+    }
+
+    /// The real address of the last-level table for `gra`, if the
+    /// directories down to it exist.
+    fn leaf_table(&self, gra: u64) -> Option<u64> {
+        let mut table_pa = self.root.pa().ok()?;
+        for level in 0..LEVEL_BITS.len() - 1 {
+            let i = Self::index(gra, level);
+            let entry = if level == 0 {
+                self.root.get(i)
+            } else {
+                self.table_ref(table_pa)?.get(i)
+            };
+            if entry & VALID == 0 || entry & LEAF != 0 {
+                return None;
+            }
+            table_pa = entry & NLB_MASK;
+        }
+        Some(table_pa)
+    }
+
+    /// Takes the page at guest real address `gra` out of the tree and
+    /// hands it back. The L0 may still hold a translation to it: the
+    /// caller has it dropped before the page is reused or freed
+    /// ([`super::Guest::unmap`] does). `-ENOENT` if nothing is mapped
+    /// there, `-EBUSY` for the process table's page, which the L0 was
+    /// given.
+    pub(crate) fn unmap_page(&mut self, gra: u64) -> Result<KVec<u8>> {
+        Self::check_gra(gra)?;
+        if self.process_table == Some(gra) {
+            return Err(EBUSY);
+        }
+        let table_pa = self.leaf_table(gra).ok_or(ENOENT)?;
+        let i = Self::index(gra, LEVEL_BITS.len() - 1);
+        let t = self.table_at(table_pa).ok_or(ENOENT)?;
+        let pte = t.get(i);
+        if pte & VALID == 0 {
+            return Err(ENOENT);
+        }
+        t.set(i, 0);
+        // The cleared entry must reach memory before the L0 is told to
+        // drop its translation (`ptesync` before `tlbie` on bare metal).
+        core::sync::atomic::fence(core::sync::atomic::Ordering::SeqCst);
+        let page_pa = pte & RPN_MASK;
+        let at = self
+            .pages
+            .iter()
+            .position(|p| linear_map_pa(p).ok() == Some(page_pa))
+            .ok_or_else(|| {
+                pr_err!("the L2 page at {:#x} is not the tree's\n", gra);
+                EINVAL
+            })?;
+        self.pages.remove(at).map_err(|_| EINVAL)
+    }
+
+    /// Maps a zeroed page at guest real address `gra` and makes its first
+    /// [`PROCESS_TABLE_SIZE`] bytes the L2's process table: no process
+    /// has an entry until the L1 writes one. Returns the process-table
+    /// element for it.
+    pub(crate) fn map_process_table(&mut self, gra: u64) -> Result<ProcessTable> {
+        self.map_new_page(gra)?;
+        self.process_table = Some(gra);
+        Ok(ProcessTable {
+            address: gra,
+            gpd_size: PROCESS_TABLE_SIZE,
+        })
+    }
+
+    /// The process-table element, once [`Self::map_process_table`] has
+    /// mapped one.
+    pub(crate) fn process_table(&self) -> Option<ProcessTable> {
+        self.process_table.map(|address| ProcessTable {
+            address,
+            gpd_size: PROCESS_TABLE_SIZE,
+        })
+    }
+
+    /// Maps a new zeroed 64 KiB page at guest real address `gra` (page
+    /// aligned, below 2^52) and returns it for the L1 to fill.
+    pub(crate) fn map_new_page(&mut self, gra: u64) -> Result<&mut [u8]> {
+        Self::check_gra(gra)?;
         self.pages.reserve(1, GFP_KERNEL)?;
         let page = KVec::from_elem(0u8, PAGE_SIZE, GFP_KERNEL)?;
         let page_pa = linear_map_pa(&page)?;
@@ -112,7 +205,7 @@ impl PartitionTree {
                 if entry & LEAF != 0 {
                     return Err(EBUSY);
                 }
-                entry & ADDR_MASK
+                entry & NLB_MASK
             } else {
                 let bits = LEVEL_BITS[level + 1];
                 let t = Table::new(bits)?;
@@ -134,7 +227,7 @@ impl PartitionTree {
         if t.get(i) & VALID != 0 {
             return Err(EBUSY);
         }
-        t.set(i, VALID | LEAF | (page_pa & ADDR_MASK) | REF_CHANGE | RWX);
+        t.set(i, VALID | LEAF | (page_pa & RPN_MASK) | REF_CHANGE | RWX);
         self.pages.push(page, GFP_KERNEL)?;
         let n = self.pages.len() - 1;
         Ok(&mut self.pages[n])
