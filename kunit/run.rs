@@ -1,116 +1,139 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Running L2 code on the real L0.
+//! Running L2 code on the real L0: the payloads of `vcpu::payload`, the
+//! run path's counters, and the benchmark's hypervisor calls per exit.
 
 use kernel::prelude::*;
 
 #[kunit_tests(rust_papr_nested_run)]
 mod tests {
     use crate::gsb::{Id, Value};
-    use crate::hcall::{self, guest::VcpuFlags};
-    use crate::vcpu::{exit::Exit, pgtable::PartitionTree, timebase, Guest};
+    use crate::hcall::{self, Opcode};
+    use crate::vcpu::{bench, exit::Exit, payload, stats};
     use kernel::prelude::*;
 
-    /// `add r3,r4,r5`
-    const ADD_R3_R4_R5: u32 = 0x7C64_2A14;
-    /// `sc 1`: a hypervisor call, which exits to the L1.
-    const SC_1: u32 = 0x4400_0022;
-    /// `addi r3,r3,1`
-    const ADDI_R3_R3_1: u32 = 0x3863_0001;
-    /// `ld r3,0(r4)`
-    const LD_R3_0_R4: u32 = 0xE864_0000;
-    /// `b .`: loop forever.
-    const B_SELF: u32 = 0x4800_0000;
-    /// MSR of the L2: 64-bit, big-endian, real mode (IR, DR off).
-    const MSR_SF: u64 = 1 << 63;
-    /// Timebase ticks the L2 may run before the HDEC fires (QEMU's
-    /// timebase is 512 MHz: half a second).
-    const HDEC_TICKS: u64 = 256_000_000;
-
-    fn gpr(n: u8) -> Id {
-        Id::gpr(n).unwrap_or(Id::NIA)
-    }
-
-    /// Payload (a): in real mode the L2 adds two registers the L1 set and
-    /// makes a hypervisor call; the L1 sees it with GPR3, answers in GPR3,
-    /// and the L2 continues to a second call with the answer plus one.
+    /// Payload (a): two hypervisor calls; GPR3 comes back in the
+    /// run-output buffer, so the first exit costs exactly one hcall.
     #[test]
     fn hypervisor_calls() -> Result {
-        let mut g = guest_with_code(&[ADD_R3_R4_R5, SC_1, ADDI_R3_R3_1, SC_1])?;
-        let v = g.vcpu(0).ok_or(EINVAL)?;
-        v.set(gpr(4), Value::Be64(40))?;
-        v.set(gpr(5), Value::Be64(2))?;
-        v.set(Id::HDEC_EXPIRY_TB, Value::Be64(timebase() + HDEC_TICKS))?;
-        let before = hcall::calls_total();
-        let exit = v.run()?;
-        pr_info!("run 1: exit {:?}\n", exit);
-        assert_eq!(exit, Exit::HypervisorCall);
-        // GPR3 came back in the run-output buffer: one hcall for the exit.
-        assert_eq!(v.get(gpr(3))?, Value::Be64(42));
-        assert_eq!(hcall::calls_total() - before, 1);
-        v.set(gpr(3), Value::Be64(100))?;
-        v.set(Id::HDEC_EXPIRY_TB, Value::Be64(timebase() + HDEC_TICKS))?;
-        let exit = v.run()?;
-        pr_info!("run 2: exit {:?}\n", exit);
-        assert_eq!(exit, Exit::HypervisorCall);
-        assert_eq!(v.get(gpr(3))?, Value::Be64(101));
+        let seen = payload::hypervisor_calls()?;
+        assert_eq!(seen.exits, [Exit::HypervisorCall, Exit::HypervisorCall]);
+        assert_eq!(seen.sum, payload::A_X + payload::A_Y);
+        assert_eq!(seen.hcalls_first_exit, 1);
+        assert_eq!(seen.second, payload::A_ANSWER + 1);
+        assert!(seen.verify().is_ok());
         Ok(())
     }
 
-    /// Sets up a guest whose vCPU 0 starts in real mode at guest real 0
-    /// with `code` there; the guest owns its partition-scoped tree.
-    fn guest_with_code(code: &[u32]) -> Result<Guest> {
-        let mut tree = PartitionTree::new()?;
-        let page = tree.map_new_page(0)?;
-        for (i, insn) in code.iter().enumerate() {
-            page[i * 4..i * 4 + 4].copy_from_slice(&insn.to_be_bytes());
-        }
-        let mut g = Guest::create()?;
-        g.create_vcpu(VcpuFlags::default())?;
-        g.set_partition_tree(tree)?;
-        let v = g.vcpu(0).ok_or(EINVAL)?;
-        v.set(Id::NIA, Value::Be64(0))?;
-        v.set(Id::MSR, Value::Be64(MSR_SF))?;
-        Ok(g)
-    }
-
-    /// Payload (b): the L2 loads from an unmapped guest real address; the
-    /// L1 sees the data storage exit with that address, maps a page there
-    /// holding a known value and resumes; the L2 reports the value.
+    /// Payload (b): a data storage exit at the unmapped address, then the
+    /// value from the page the L1 mapped there.
     #[test]
     fn data_storage_fault() -> Result {
-        const WHERE: u64 = 0x3_0000;
-        const VALUE: u64 = 0x0123_4567_89ab_cdef;
-        let mut g = guest_with_code(&[LD_R3_0_R4, SC_1])?;
-        let v = g.vcpu(0).ok_or(EINVAL)?;
-        v.set(gpr(4), Value::Be64(WHERE))?;
-        v.set(Id::HDEC_EXPIRY_TB, Value::Be64(timebase() + HDEC_TICKS))?;
-        let exit = v.run()?;
-        pr_info!("run 1: exit {:?}\n", exit);
-        assert_eq!(exit, Exit::DataStorage);
-        assert_eq!(v.get(Id::HDAR)?, Value::Be64(WHERE));
-        assert_eq!(v.get(Id::NIA)?, Value::Be64(0));
-        let page = g.partition_tree().ok_or(EINVAL)?.map_new_page(WHERE)?;
-        page[..8].copy_from_slice(&VALUE.to_be_bytes());
-        let v = g.vcpu(0).ok_or(EINVAL)?;
-        v.set(Id::HDEC_EXPIRY_TB, Value::Be64(timebase() + HDEC_TICKS))?;
-        let exit = v.run()?;
-        pr_info!("run 2: exit {:?}\n", exit);
-        assert_eq!(exit, Exit::HypervisorCall);
-        assert_eq!(v.get(gpr(3))?, Value::Be64(VALUE));
+        let seen = payload::data_storage()?;
+        assert_eq!(seen.fault, Exit::DataStorage);
+        assert_eq!(seen.hdar, payload::DATA_GRA);
+        assert_eq!(seen.nia, payload::CODE_GRA);
+        assert_eq!(seen.after, Exit::HypervisorCall);
+        assert_eq!(seen.loaded, payload::B_VALUE);
+        assert!(seen.verify().is_ok());
         Ok(())
     }
 
     /// Payload (c): the L2 loops until the HDEC expiry fires.
     #[test]
     fn hdec_expiry() -> Result {
-        let mut g = guest_with_code(&[B_SELF])?;
-        let v = g.vcpu(0).ok_or(EINVAL)?;
-        // A millisecond of timebase.
-        v.set(Id::HDEC_EXPIRY_TB, Value::Be64(timebase() + 512_000))?;
-        let exit = v.run()?;
-        pr_info!("run: exit {:?}\n", exit);
-        assert_eq!(exit, Exit::HypervisorDecrementer);
+        assert_eq!(payload::hdec_expiry()?, Exit::HypervisorDecrementer);
+        Ok(())
+    }
+
+    /// Payload (d): after the L1 unmaps a page the L2 has used, the L2's
+    /// next load from it faults; the L0 was told where it must be.
+    #[test]
+    fn unmap_at_runtime() -> Result {
+        let seen = payload::unmap()?;
+        assert_eq!(seen.first, payload::B_VALUE);
+        assert_eq!(seen.after_unmap, Exit::DataStorage);
+        assert_eq!(seen.hdar, payload::DATA_GRA);
+        assert_eq!(seen.second, payload::D_VALUE);
+        let want = u64::from(hcall::invalidate::available());
+        assert_eq!(seen.invalidations, want);
+        assert!(seen.verify().is_ok());
+        Ok(())
+    }
+
+    /// Payload (e): an illegal instruction; HEIR, a word, holds it.
+    #[test]
+    fn emulation_assist() -> Result {
+        let seen = payload::emulation_assist()?;
+        assert_eq!(seen.exit, Exit::EmulationAssist);
+        assert_eq!(seen.heir, u64::from(payload::insn::ILLEGAL));
+        assert_eq!(seen.nia, payload::CODE_GRA);
+        Ok(())
+    }
+
+    /// The process table is mapped in the L2 and given to the L0 with the
+    /// partition table; unmapping its page is refused.
+    #[test]
+    fn process_table() -> Result {
+        let mut g = payload::guest_with_code(&[payload::insn::SC_1])?;
+        let t = match g.get(Id::PROCESS_TABLE)? {
+            Value::ProcessTable(t) => t,
+            _ => return Err(EPROTO),
+        };
+        assert_eq!(t.address, payload::PROCESS_TABLE_GRA);
+        assert_eq!(t.gpd_size, crate::vcpu::pgtable::PROCESS_TABLE_SIZE);
+        assert_eq!(g.unmap(payload::PROCESS_TABLE_GRA), Err(EBUSY));
+        assert_eq!(g.unmap(payload::DATA_GRA), Err(ENOENT));
+        // The guest still runs with both tables set.
+        let v = payload::vcpu0(&mut g)?;
+        assert_eq!(
+            payload::run_logged("process table", v, payload::HDEC_TICKS)?,
+            Exit::HypervisorCall
+        );
+        Ok(())
+    }
+
+    /// Each run counts one exit of its reason and the elements and bytes
+    /// of both buffers.
+    #[test]
+    fn run_counters() -> Result {
+        let mut g = payload::guest_with_code(&[payload::insn::SC_1])?;
+        let v = payload::vcpu0(&mut g)?;
+        let before = stats::snapshot();
+        let runs = hcall::calls(Opcode::RunVcpu);
+        payload::run_logged("counters", v, payload::HDEC_TICKS)?;
+        let after = stats::snapshot();
+        assert_eq!(hcall::calls(Opcode::RunVcpu), runs + 1);
+        assert_eq!(after.runs, before.runs + 1);
+        let i = Exit::HypervisorCall.index();
+        assert_eq!(after.exits[i], before.exits[i] + 1);
+        // NIA, MSR and the HDEC expiry went in: three doublewords.
+        assert_eq!(after.last_sent.elements, 3);
+        assert_eq!(after.last_sent.bytes, 4 + 3 * (4 + 8));
+        // GPR3-GPR12 came back.
+        assert_eq!(after.last_received.elements, 10);
+        assert_eq!(after.last_received.bytes, 4 + 10 * (4 + 8));
+        assert_eq!(after.sent.bytes, before.sent.bytes + 40);
+        assert_eq!(after.received.bytes, before.received.bytes + 124);
+        Ok(())
+    }
+
+    /// The benchmark makes exactly one hypervisor call per exit; its
+    /// timings are reported, never asserted.
+    #[test]
+    fn bench_one_hcall_per_exit() -> Result {
+        let r = bench::run(50)?;
+        pr_info!(
+            "bench 50: {} exits, {} hcalls, round trip {} ticks, bare hcall {} ticks\n",
+            r.exits,
+            r.hcalls,
+            r.round_trip(),
+            r.bare()
+        );
+        assert_eq!(r.exits, 100);
+        assert_eq!(r.hcalls, r.exits);
+        assert_eq!(r.hcalls_per_exit_x100(), 100);
+        assert_eq!(bench::run(0), Err(EINVAL));
         Ok(())
     }
 }

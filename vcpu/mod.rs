@@ -12,9 +12,11 @@
 //! `&mut self`, so the owner serialises; a `Guest` shared between threads
 //! goes behind the owner's own lock.
 
+pub(crate) mod bench;
 mod cache;
 pub(crate) mod exit;
 mod guest;
+pub(crate) mod payload;
 pub(crate) mod pgtable;
 pub(crate) mod selfcheck;
 pub(crate) mod stats;
