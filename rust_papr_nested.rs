@@ -14,6 +14,8 @@
 //!   PAPR status mapped to a kernel error.
 //! - [`vcpu`]: guests and vCPUs: lifetimes at the L0, preallocated run
 //!   buffers, the L1's cached and dirty-tracked copy of their state.
+//! - [`debugfs`]: counters, the L2 payloads and the exit benchmark under
+//!   `/sys/kernel/debug/rust_papr_nested/`.
 //! - `kunit`: the KUnit suites (with `CONFIG_RUST_PAPR_NESTED_KUNIT_TEST`).
 //!
 //! On load the module negotiates the L2 processor mode with the L0; where
@@ -26,6 +28,7 @@ use kernel::prelude::*;
 // The codec's items are `pub` for the host crate in `host/`, which builds
 // these same files; here they are the module's own, and the layers above
 // use them as they come.
+mod debugfs;
 #[allow(unreachable_pub, unused_imports, dead_code)]
 pub(crate) mod gsb;
 pub(crate) mod hcall;
@@ -61,6 +64,9 @@ module! {
 struct RustPaprNested {
     mode: capabilities::ProcessorMode,
     guests: KVec<vcpu::Guest>,
+    /// Removed on unload, after a payload or benchmark run in progress
+    /// has returned; those runs use guests of their own.
+    _debugfs: debugfs::Debugfs,
 }
 
 impl kernel::Module for RustPaprNested {
@@ -96,6 +102,7 @@ impl kernel::Module for RustPaprNested {
         Ok(RustPaprNested {
             mode: n.mode,
             guests,
+            _debugfs: debugfs::Debugfs::new()?,
         })
     }
 }

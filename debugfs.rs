@@ -1,0 +1,219 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The module's debugfs directory, `/sys/kernel/debug/rust_papr_nested/`:
+//!
+//! - `hcalls`: hypervisor calls made since load, by opcode.
+//! - `exits`: vCPU exits since load, by reason.
+//! - `runs`: H_GUEST_RUN_VCPU calls, and the elements and bytes sent in
+//!   run-input buffers and received in run-output buffers: totals, per run
+//!   and for the last run.
+//! - `payloads`: write anything to run the L2 payloads of
+//!   `vcpu::payload` against the L0 (each exit is logged); read to see
+//!   how many passed.
+//! - `bench`: write N to run the exit benchmark for N iterations of
+//!   payload (a); read for the last result.
+//!
+//! Writes to `payloads` and `bench` run in the writer's context and
+//! return when done; one at a time per file.
+
+use crate::hcall::{self, Opcode};
+use crate::vcpu::{bench, exit::Exit, payload, stats};
+use kernel::{
+    debugfs::{Dir, File},
+    fmt, new_mutex,
+    prelude::*,
+    sync::Mutex,
+    uaccess::UserSliceReader,
+};
+
+/// The directory and its files; dropping it removes them, waiting for
+/// readers and writers to finish.
+pub(crate) struct Debugfs {
+    _hcalls: Pin<KBox<File<()>>>,
+    _exits: Pin<KBox<File<()>>>,
+    _runs: Pin<KBox<File<()>>>,
+    _payloads: Pin<KBox<File<Mutex<Option<u32>>>>>,
+    _bench: Pin<KBox<File<Mutex<Option<bench::Report>>>>>,
+    _dir: Dir,
+}
+
+impl Debugfs {
+    /// Creates the directory and its files. Without `CONFIG_DEBUG_FS`
+    /// there is nothing to see, and nothing fails.
+    pub(crate) fn new() -> Result<Debugfs> {
+        let dir = Dir::new(c"rust_papr_nested");
+        Ok(Debugfs {
+            _hcalls: KBox::pin_init(
+                dir.read_callback_file(c"hcalls", (), &show_hcalls),
+                GFP_KERNEL,
+            )?,
+            _exits: KBox::pin_init(
+                dir.read_callback_file(c"exits", (), &show_exits),
+                GFP_KERNEL,
+            )?,
+            _runs: KBox::pin_init(dir.read_callback_file(c"runs", (), &show_runs), GFP_KERNEL)?,
+            _payloads: KBox::pin_init(
+                dir.read_write_callback_file(
+                    c"payloads",
+                    new_mutex!(None),
+                    &show_payloads,
+                    &run_payloads,
+                ),
+                GFP_KERNEL,
+            )?,
+            _bench: KBox::pin_init(
+                dir.read_write_callback_file(c"bench", new_mutex!(None), &show_bench, &run_bench),
+                GFP_KERNEL,
+            )?,
+            _dir: dir,
+        })
+    }
+}
+
+/// `hcalls`: `<name> <count>` per opcode.
+fn show_hcalls(_: &(), f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    for op in Opcode::ALL {
+        writeln!(f, "{} {}", op.name(), hcall::calls(op))?;
+    }
+    Ok(())
+}
+
+/// `exits`: `<vector> <reason> <count>` per reason; `other` counts every
+/// vector without a name.
+fn show_exits(_: &(), f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    let s = stats::snapshot();
+    for (i, n) in s.exits.iter().enumerate() {
+        let name = Exit::index_name(i);
+        match KNOWN_EXITS.iter().find(|e| e.index() == i) {
+            Some(e) => writeln!(f, "{:#x} {} {}", e.vector(), name, n)?,
+            None => writeln!(f, "- {} {}", name, n)?,
+        }
+    }
+    Ok(())
+}
+
+/// The exits with a vector of their own, for `exits`.
+const KNOWN_EXITS: [Exit; 7] = [
+    Exit::HypervisorCall,
+    Exit::HypervisorDecrementer,
+    Exit::External,
+    Exit::DataStorage,
+    Exit::InstructionStorage,
+    Exit::EmulationAssist,
+    Exit::FacilityUnavailable,
+];
+
+/// Writes `num / den` with two decimals.
+fn write_ratio(f: &mut fmt::Formatter<'_>, num: u64, den: u64) -> fmt::Result {
+    let x100 = bench::hundredths(num, den);
+    write!(f, "{}.{:02}", x100 / 100, x100 % 100)
+}
+
+/// `runs`: `<key> <value>` lines.
+fn show_runs(_: &(), f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    let s = stats::snapshot();
+    writeln!(f, "runs {}", s.runs)?;
+    writeln!(f, "failed_runs {}", s.failed)?;
+    let rows = [
+        ("sent_elements", s.sent.elements, s.last_sent.elements),
+        ("sent_bytes", s.sent.bytes, s.last_sent.bytes),
+        (
+            "received_elements",
+            s.received.elements,
+            s.last_received.elements,
+        ),
+        ("received_bytes", s.received.bytes, s.last_received.bytes),
+    ];
+    for (key, total, _) in rows {
+        writeln!(f, "{} {}", key, total)?;
+    }
+    for (key, total, _) in rows {
+        write!(f, "per_run_{} ", key)?;
+        write_ratio(f, total, s.runs)?;
+        writeln!(f)?;
+    }
+    for (key, _, last) in rows {
+        writeln!(f, "last_run_{} {}", key, last)?;
+    }
+    Ok(())
+}
+
+/// Reads a decimal number written to a file.
+fn read_number(reader: &mut UserSliceReader) -> Result<u32> {
+    let mut buf = [0u8; 16];
+    let n = reader.len();
+    if n > buf.len() {
+        return Err(EINVAL);
+    }
+    reader.read_slice(&mut buf[..n])?;
+    let s = core::str::from_utf8(&buf[..n]).map_err(|_| EINVAL)?;
+    s.trim().parse::<u32>().map_err(|_| EINVAL)
+}
+
+/// `payloads`: how many passed at the last write.
+fn show_payloads(last: &Mutex<Option<u32>>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    match *last.lock() {
+        Some(passed) => writeln!(f, "{}/{} passed", passed, payload::COUNT),
+        None => writeln!(f, "not run"),
+    }
+}
+
+/// A write to `payloads`: runs them all. Fails with `-EIO` if any fails
+/// (the log says which and why).
+fn run_payloads(last: &Mutex<Option<u32>>, reader: &mut UserSliceReader) -> Result {
+    reader.skip(reader.len())?;
+    let mut last = last.lock();
+    let passed = payload::run_all();
+    *last = Some(passed);
+    if passed == payload::COUNT {
+        Ok(())
+    } else {
+        Err(EIO)
+    }
+}
+
+/// `bench`: the last benchmark's figures, `<key> <value>` lines.
+fn show_bench(last: &Mutex<Option<bench::Report>>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    let Some(r) = *last.lock() else {
+        return writeln!(f, "not run");
+    };
+    writeln!(f, "iterations {}", r.iterations)?;
+    writeln!(f, "exits {}", r.exits)?;
+    writeln!(f, "hcalls {}", r.hcalls)?;
+    write!(f, "hcalls_per_exit ")?;
+    write_ratio(f, r.hcalls, r.exits)?;
+    writeln!(f)?;
+    writeln!(f, "round_trip_ticks {}", r.round_trip())?;
+    writeln!(f, "in_run_vcpu_ticks {}", r.in_run_ticks / r.exits.max(1))?;
+    writeln!(f, "bare_hcall_ticks {}", r.bare())?;
+    let bp = r.overhead_bp();
+    writeln!(f, "l1_overhead_percent {}.{:02}", bp / 100, bp % 100)?;
+    let bp = r.l1_share_bp();
+    writeln!(f, "l1_own_percent {}.{:02}", bp / 100, bp % 100)
+}
+
+/// A write of N to `bench`: runs the benchmark for N iterations, logs and
+/// keeps the result.
+fn run_bench(last: &Mutex<Option<bench::Report>>, reader: &mut UserSliceReader) -> Result {
+    let iterations = read_number(reader)?;
+    let mut last = last.lock();
+    let r = bench::run(iterations)?;
+    let (ov, own) = (r.overhead_bp(), r.l1_share_bp());
+    pr_info!(
+        "bench: {} iterations, {} exits, {} hcalls ({}.{:02} per exit); per exit: round trip {} ticks, in H_GUEST_RUN_VCPU {}, bare hcall {}; L1 overhead {}.{:02}% (own work {}.{:02}%)\n",
+        r.iterations,
+        r.exits,
+        r.hcalls,
+        r.hcalls_per_exit_x100() / 100,
+        r.hcalls_per_exit_x100() % 100,
+        r.round_trip(),
+        r.in_run_ticks / r.exits.max(1),
+        r.bare(),
+        ov / 100,
+        ov % 100,
+        own / 100,
+        own % 100
+    );
+    *last = Some(r);
+    Ok(())
+}
