@@ -78,10 +78,23 @@ impl IdSet {
         self.bits.iter().all(|w| *w == 0)
     }
 
-    /// The IDs in ID order.
+    /// The IDs in ID order. Visits only the set bits, so a small set
+    /// (the few registers dirty before a run) costs little to walk.
     pub fn iter(&self) -> impl Iterator<Item = Id> + '_ {
-        (0..ID_COUNT)
-            .filter(|i| self.bits[i / 64] & (1 << (i % 64)) != 0)
+        self.bits
+            .iter()
+            .enumerate()
+            .flat_map(|(word, &bits)| {
+                let mut rest = bits;
+                core::iter::from_fn(move || {
+                    if rest == 0 {
+                        return None;
+                    }
+                    let bit = rest.trailing_zeros() as usize;
+                    rest &= rest - 1;
+                    Some(word * 64 + bit)
+                })
+            })
             .map(|i| Id::from_index(i).unwrap_or_else(|| unreachable!()))
     }
 
