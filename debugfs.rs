@@ -188,8 +188,11 @@ fn show_bench(last: &Mutex<Option<bench::Report>>, f: &mut fmt::Formatter<'_>) -
     writeln!(f, "bare_hcall_ticks {}", r.bare())?;
     let bp = r.overhead_bp();
     writeln!(f, "l1_overhead_percent {}.{:02}", bp / 100, bp % 100)?;
-    let bp = r.l1_share_bp();
-    writeln!(f, "l1_own_percent {}.{:02}", bp / 100, bp % 100)
+    writeln!(f, "l1_alone_ticks {}", r.l1_alone_ticks / r.exits.max(1))?;
+    let bp = r.outside_run_bp();
+    writeln!(f, "outside_run_vcpu_percent {}.{:02}", bp / 100, bp % 100)?;
+    let bp = r.l1_alone_bp();
+    writeln!(f, "l1_alone_percent {}.{:02}", bp / 100, bp % 100)
 }
 
 /// A write of N to `bench`: runs the benchmark for N iterations, logs and
@@ -198,9 +201,9 @@ fn run_bench(last: &Mutex<Option<bench::Report>>, reader: &mut UserSliceReader) 
     let iterations = read_number(reader)?;
     let mut last = last.lock();
     let r = bench::run(iterations)?;
-    let (ov, own) = (r.overhead_bp(), r.l1_share_bp());
+    let (ov, out, alone) = (r.overhead_bp(), r.outside_run_bp(), r.l1_alone_bp());
     pr_info!(
-        "bench: {} iterations, {} exits, {} hcalls ({}.{:02} per exit); per exit: round trip {} ticks, in H_GUEST_RUN_VCPU {}, bare hcall {}; L1 overhead {}.{:02}% (own work {}.{:02}%)\n",
+        "bench: {} iterations, {} exits, {} hcalls ({}.{:02} per exit); per exit: round trip {} ticks, in H_GUEST_RUN_VCPU {}, bare hcall {}, L1 alone {}; (round trip - bare hcall) / round trip {}.{:02}%, outside H_GUEST_RUN_VCPU {}.{:02}%, L1 alone {}.{:02}%\n",
         r.iterations,
         r.exits,
         r.hcalls,
@@ -209,10 +212,13 @@ fn run_bench(last: &Mutex<Option<bench::Report>>, reader: &mut UserSliceReader) 
         r.round_trip(),
         r.in_run_ticks / r.exits.max(1),
         r.bare(),
+        r.l1_alone_ticks / r.exits.max(1),
         ov / 100,
         ov % 100,
-        own / 100,
-        own % 100
+        out / 100,
+        out % 100,
+        alone / 100,
+        alone % 100
     );
     *last = Some(r);
     Ok(())

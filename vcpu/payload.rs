@@ -114,8 +114,9 @@ pub(crate) fn run_logged(what: &str, v: &mut Vcpu, ticks: u64) -> Result<Exit> {
     v.set(Id::HDEC_EXPIRY_TB, Value::Be64(timebase() + ticks))?;
     let exit = v.run()?;
     pr_info!(
-        "{}: exit {:#x} ({}):{}\n",
+        "{}: guest {}: exit {:#x} ({}):{}\n",
         what,
+        v.guest_id(),
         exit.vector(),
         exit.name(),
         Registers(v, exit.registers())
