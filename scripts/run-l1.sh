@@ -9,7 +9,10 @@
 #                         then RPN_CYCLES (20) loads and unloads in a row,
 #                         each with a self-check of 2 guests of 2 vCPUs,
 #                         each finding the L0 with no guest left over,
-#                         and kmemleak finding nothing after them
+#                         and kmemleak finding nothing after them; in the
+#                         first two loads the L2 payloads run through
+#                         debugfs, and in the first the exit benchmark
+#                         (RPN_BENCH iterations, 10000)
 #   run-l1.sh no-nested   cap-nested-papr=off: insmod fails with -ENODEV
 #
 # Exits 0 when the boot did what that variant expects. The full console
@@ -51,7 +54,7 @@ timeout 300 qemu-system-ppc64 \
 	-M pseries,cap-nested-papr=$cap -cpu power10 -smp 2 -m 2G \
 	-nographic -nodefaults -serial stdio -no-reboot \
 	-kernel "$kernel" -initrd "$work/initramfs.cpio.gz" \
-	-append "console=hvc0 loglevel=4 rpn.cycles=$cycles rpn.params=selfcheck_guests=2,selfcheck_vcpus=2" \
+	-append "console=hvc0 loglevel=4 rpn.cycles=$cycles rpn.bench=${RPN_BENCH:-10000} rpn.params=selfcheck_guests=2,selfcheck_vcpus=2" \
 	</dev/null > "$log" 2>&1 || true
 tr -d '\r' < "$log" | grep -o -e 'rpn: .*' -e 'WARNING:.*' -e 'BUG:.*' || true
 echo "[rpn] L1 boot to power-off: $((SECONDS - start)) s (console log: $RPN_CACHE/root$log)"
@@ -65,6 +68,7 @@ fail() { echo "[rpn] FAIL $variant: $*"; exit 1; }
 result done || fail "the L1 did not reach the end of its init"
 ! result kernel-warnings=yes || fail "the kernel logged a warning or oops"
 ! result left-loaded=yes || fail "the module stayed loaded"
+! result delete-failed=yes || fail "H_GUEST_DELETE failed"
 if [ "$variant" = nested ]; then
 	grep -qE 'rust_papr_nested: L0 offers capabilities 0x[0-9a-f]+ .*; .*POWER(9|10|11) mode' "$log" ||
 		fail "no line naming the negotiated mode"
@@ -76,6 +80,17 @@ if [ "$variant" = nested ]; then
 			fail "cycle $i: $(grep "^RPN-RESULT cycle=$i " "$clean")"
 	done
 	echo "[rpn] $cycles insmod/rmmod cycles, each self-check starting from guest id 1"
+	# The payloads ran in loads 1 and 2, next to the self-check's guests
+	# 1 and 2: each got id 3, so the payload, benchmark and self-check
+	# guests before it had all been deleted at the L0.
+	for i in 1 2; do
+		result "cycle=$i payloads=5/5 passed guests=3" ||
+			fail "payloads in load $i: $(grep "^RPN-RESULT cycle=$i payloads" "$clean")"
+	done
+	echo "[rpn] L2 payloads: 5/5 passed in loads 1 and 2, every payload guest was id 3"
+	result "bench hcalls_per_exit=1.00" ||
+		fail "benchmark: $(grep '^RPN-RESULT bench' "$clean")"
+	echo "[rpn] benchmark: 1.00 hcall per exit"
 	result "kmemleak=0" || fail "kmemleak: $(sed -n 's/^RPN-RESULT kmemleak=//p' "$clean")"
 else
 	result "cycle=1 insmod=failed first-guest=none rmmod=none" || fail "insmod succeeded without the nested API"
