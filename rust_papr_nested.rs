@@ -34,9 +34,6 @@ pub(crate) mod gsb;
 pub(crate) mod hcall;
 #[cfg(CONFIG_RUST_PAPR_NESTED_KUNIT_TEST)]
 mod kunit;
-// Guests and vCPUs: the module's own self-check and the KUnit suites use
-// them today, the run loop of the next layer will use the rest.
-#[allow(dead_code)]
 pub(crate) mod vcpu;
 
 use hcall::capabilities::{self, SetOutcome};

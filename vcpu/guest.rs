@@ -61,6 +61,10 @@ impl Guest {
     }
 
     /// GSID_RUN_OUTPUT_MIN_SIZE, once a vCPU exists.
+    #[cfg_attr(
+        not(CONFIG_RUST_PAPR_NESTED_KUNIT_TEST),
+        allow(dead_code, reason = "only the KUnit suites call it yet")
+    )]
     pub(crate) fn run_output_min_size(&self) -> Option<usize> {
         self.run_out_min
     }
@@ -114,6 +118,10 @@ impl Guest {
     }
 
     /// How many usable vCPUs the guest has.
+    #[cfg_attr(
+        not(CONFIG_RUST_PAPR_NESTED_KUNIT_TEST),
+        allow(dead_code, reason = "only the KUnit suites call it yet")
+    )]
     pub(crate) fn vcpu_count(&self) -> usize {
         self.vcpus.len()
     }
@@ -200,6 +208,10 @@ impl Guest {
     /// asked for them before a vCPU exists: refused with `-ENOENT` then.
     /// The partition and process tables come from the L1's copy (`-ENOENT`
     /// before they are set): QEMU's L0 aborts on reading them.
+    #[cfg_attr(
+        not(CONFIG_RUST_PAPR_NESTED_KUNIT_TEST),
+        allow(dead_code, reason = "only the KUnit suites call it yet")
+    )]
     pub(crate) fn get(&mut self, id: Id) -> Result<Value> {
         match id {
             Id::PARTITION_TABLE => return self.part_table.ok_or(ENOENT),

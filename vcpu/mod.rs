@@ -125,6 +125,10 @@ impl Vcpu {
     }
 
     /// Bytes of the run-input and run-output buffers.
+    #[cfg_attr(
+        not(CONFIG_RUST_PAPR_NESTED_KUNIT_TEST),
+        allow(dead_code, reason = "only the KUnit suites call it yet")
+    )]
     pub(crate) fn run_buffer_sizes(&self) -> (usize, usize) {
         (self.run_in.len(), self.run_out.len())
     }
@@ -250,6 +254,10 @@ impl Vcpu {
     }
 
     /// The run-input buffer as the L0 will read it.
+    #[cfg_attr(
+        not(CONFIG_RUST_PAPR_NESTED_KUNIT_TEST),
+        allow(dead_code, reason = "only the KUnit suites call it yet")
+    )]
     pub(crate) fn run_input(&self) -> &[u8] {
         &self.run_in
     }
@@ -264,6 +272,10 @@ impl Vcpu {
     /// `address`, with an H_GUEST_SET_STATE of its own: an L0 that refuses
     /// the element (QEMU's has none) fails this call alone, not a later
     /// flush or run with other state in it.
+    #[cfg_attr(
+        not(CONFIG_RUST_PAPR_NESTED_KUNIT_TEST),
+        allow(dead_code, reason = "only the KUnit suites call it yet")
+    )]
     pub(crate) fn set_vpa(&mut self, address: u64) -> Result {
         let len = {
             let mut w = Writer::new(&mut self.scratch, Scope::Thread).map_err(gsb_err)?;
