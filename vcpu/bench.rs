@@ -22,11 +22,25 @@ use super::{
 };
 use crate::gsb::{Id, Value};
 use crate::hcall::{self, capabilities};
-use kernel::prelude::*;
+use kernel::{prelude::*, time::delay::fsleep, time::Delta};
 
 /// The most iterations one benchmark may run (each is two exits; QEMU's
 /// L0 under TCG takes tens of microseconds per exit).
 pub(crate) const MAX_ITERATIONS: u32 = 1_000_000;
+
+/// Iterations between two short sleeps, so that a long benchmark gives
+/// the CPU away (a kernel without preemption would otherwise report a
+/// soft lockup). The sleeps fall between timed exits.
+const YIELD_EVERY: u64 = 1024;
+/// How long each of those sleeps is: long enough to really sleep.
+const YIELD_FOR: Delta = Delta::from_micros(20);
+
+/// Sleeps briefly every [`YIELD_EVERY`]th `i`.
+fn maybe_yield(i: u64) {
+    if i % YIELD_EVERY == YIELD_EVERY - 1 {
+        fsleep(YIELD_FOR);
+    }
+}
 
 /// What one benchmark measured. Ticks are timebase ticks, summed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -177,11 +191,12 @@ pub(crate) fn run(iterations: u32) -> Result<Report> {
         exits: 2 * u64::from(iterations),
         ..Report::default()
     };
-    for _ in 0..r.exits {
+    for i in 0..r.exits {
         let start = timebase();
         capabilities::get()?;
         r.bare_ticks += timebase().wrapping_sub(start);
         r.bare_calls += 1;
+        maybe_yield(i);
     }
     let mut g = payload::guest_with_code(&A_CODE)?;
     let v = payload::vcpu0(&mut g)?;
@@ -189,6 +204,7 @@ pub(crate) fn run(iterations: u32) -> Result<Report> {
     let mut real = Ticks::default();
     for i in 0..u64::from(iterations) {
         iteration(v, i, true, Vcpu::run, &mut real)?;
+        maybe_yield(i);
     }
     r.hcalls = hcall::calls_total() - hcalls;
     r.round_trip_ticks = real.round_trip;
@@ -196,6 +212,7 @@ pub(crate) fn run(iterations: u32) -> Result<Report> {
     let mut alone = Ticks::default();
     for i in 0..u64::from(iterations) {
         iteration(v, i, false, dry_hcall, &mut alone)?;
+        maybe_yield(i);
     }
     r.l1_alone_ticks = alone.round_trip;
     Ok(r)
