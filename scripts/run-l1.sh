@@ -69,6 +69,7 @@ result done || fail "the L1 did not reach the end of its init"
 ! result kernel-warnings=yes || fail "the kernel logged a warning or oops"
 ! result left-loaded=yes || fail "the module stayed loaded"
 ! result delete-failed=yes || fail "H_GUEST_DELETE failed"
+! grep -q '^RPN-RESULT bench-bad-input' "$clean" || fail "debugfs bench took bad input: $(grep '^RPN-RESULT bench-bad-input' "$clean")"
 if [ "$variant" = nested ]; then
 	grep -qE 'rust_papr_nested: L0 offers capabilities 0x[0-9a-f]+ .*; .*POWER(9|10|11) mode' "$log" ||
 		fail "no line naming the negotiated mode"
