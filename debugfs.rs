@@ -184,15 +184,17 @@ fn show_bench(last: &Mutex<Option<bench::Report>>, f: &mut fmt::Formatter<'_>) -
     write_ratio(f, r.hcalls, r.exits)?;
     writeln!(f)?;
     writeln!(f, "round_trip_ticks {}", r.round_trip())?;
-    writeln!(f, "in_run_vcpu_ticks {}", r.in_run_ticks / r.exits.max(1))?;
+    writeln!(f, "in_run_vcpu_ticks {}", r.in_run())?;
     writeln!(f, "bare_hcall_ticks {}", r.bare())?;
-    let bp = r.overhead_bp();
-    writeln!(f, "l1_overhead_percent {}.{:02}", bp / 100, bp % 100)?;
-    writeln!(f, "l1_alone_ticks {}", r.l1_alone_ticks / r.exits.max(1))?;
-    let bp = r.outside_run_bp();
-    writeln!(f, "outside_run_vcpu_percent {}.{:02}", bp / 100, bp % 100)?;
-    let bp = r.l1_alone_bp();
-    writeln!(f, "l1_alone_percent {}.{:02}", bp / 100, bp % 100)
+    write_percent(f, "l1_overhead_percent", r.overhead_bp())?;
+    writeln!(f, "l1_alone_ticks {}", r.l1_alone())?;
+    write_percent(f, "outside_run_vcpu_percent", r.outside_run_bp())?;
+    write_percent(f, "l1_alone_percent", r.l1_alone_bp())
+}
+
+/// Writes `<key> <percent>` from hundredths of a percent.
+fn write_percent(f: &mut fmt::Formatter<'_>, key: &str, bp: u64) -> fmt::Result {
+    writeln!(f, "{} {}.{:02}", key, bp / 100, bp % 100)
 }
 
 /// A write of N to `bench`: runs the benchmark for N iterations, logs and
@@ -210,9 +212,9 @@ fn run_bench(last: &Mutex<Option<bench::Report>>, reader: &mut UserSliceReader) 
         r.hcalls_per_exit_x100() / 100,
         r.hcalls_per_exit_x100() % 100,
         r.round_trip(),
-        r.in_run_ticks / r.exits.max(1),
+        r.in_run(),
         r.bare(),
-        r.l1_alone_ticks / r.exits.max(1),
+        r.l1_alone(),
         ov / 100,
         ov % 100,
         out / 100,

@@ -81,6 +81,16 @@ impl Report {
         self.round_trip_ticks.checked_div(self.exits).unwrap_or(0)
     }
 
+    /// Average time inside H_GUEST_RUN_VCPU per exit, in ticks.
+    pub(crate) fn in_run(&self) -> u64 {
+        self.in_run_ticks.checked_div(self.exits).unwrap_or(0)
+    }
+
+    /// Average L1 work alone per exit, in ticks.
+    pub(crate) fn l1_alone(&self) -> u64 {
+        self.l1_alone_ticks.checked_div(self.exits).unwrap_or(0)
+    }
+
     /// Average bare H_GUEST_GET_CAPABILITIES round trip, in ticks.
     pub(crate) fn bare(&self) -> u64 {
         self.bare_ticks.checked_div(self.bare_calls).unwrap_or(0)
