@@ -38,27 +38,41 @@ if ! [ -x "$RPN_ROOT/usr/bin/apt-get" ]; then
 	mv "$RPN_ROOT.tmp" "$RPN_ROOT"
 fi
 
-# Only busybox-static is taken for ppc64el, and only from the release
+# Only busybox-static is taken for ppc64el, and only from a release
 # itself: the other suites are fetched for the host architecture alone.
+# That release is trixie; should the mirror serve a ppc64el index of
+# trixie that does not match its signed Release file (seen: a mirror
+# caught mid-sync, for longer than the retries below wait), bookworm's is
+# taken instead. apt checks every index against its signed Release either
+# way; nothing unverified is installed.
 host_arch=$(dpkg --print-architecture)
-cat > "$RPN_ROOT/etc/apt/sources.list" <<EOT
-deb [arch=$host_arch,ppc64el] $RPN_MIRROR $RPN_SUITE main
-deb [arch=$host_arch] $RPN_MIRROR $RPN_SUITE-updates main
-deb [arch=$host_arch] $RPN_MIRROR $RPN_SUITE-backports main
-EOT
-rm -f "$RPN_ROOT/etc/apt/sources.list.d/debian.sources"
 cp /etc/resolv.conf "$RPN_ROOT/etc/resolv.conf" 2>/dev/null || true
+rm -f "$RPN_ROOT/etc/apt/sources.list.d/debian.sources"
 
 rpn_log "installing build-root packages"
+for ppc_suite in "$RPN_SUITE" bookworm; do
+	{
+		echo "deb [arch=$host_arch] $RPN_MIRROR $RPN_SUITE main"
+		echo "deb [arch=$host_arch] $RPN_MIRROR $RPN_SUITE-updates main"
+		echo "deb [arch=$host_arch] $RPN_MIRROR $RPN_SUITE-backports main"
+		echo "deb [arch=ppc64el] $RPN_MIRROR $ppc_suite main"
+	} > "$RPN_ROOT/etc/apt/sources.list"
+	if rpn_in_root /bin/bash -euc '
+		dpkg --add-architecture ppc64el
+		# A mirror caught mid-sync answers with short index files: try again.
+		for try in 1 2 3; do
+			apt-get update -qq -o APT::Update::Error-Mode=any && exit 0
+			[ $try = 3 ] && exit 1
+			sleep 20
+		done
+	'; then
+		break
+	fi
+	[ "$ppc_suite" = bookworm ] && rpn_die "no consistent package index (see above)"
+	rpn_log "the mirror's ppc64el index of $ppc_suite is inconsistent; trying bookworm's for busybox-static"
+done
 rpn_in_root /bin/bash -euc '
 	export DEBIAN_FRONTEND=noninteractive
-	dpkg --add-architecture ppc64el
-	# A mirror caught mid-sync answers with short index files: try again.
-	for try in 1 2 3; do
-		apt-get update -qq -o APT::Update::Error-Mode=any && break
-		[ $try = 3 ] && exit 1
-		sleep 20
-	done
 	apt-get install -y -qq --no-install-recommends "$@" >/dev/null
 ' pkgs "${PACKAGES[@]}"
 rpn_in_root /bin/bash -euc '
