@@ -135,208 +135,263 @@ const fn row(id: u16, name: &'static str, ty: ElemType, access: Access, settable
     }
 }
 
-/// How many guest state IDs there are.
-pub const ID_COUNT: usize = 181;
+/// Declares the table and the named IDs from one list: each ID is written
+/// once, with its PAPR name, element type, access and settable bits; its
+/// position in the list is its dense index, and `Id::<NAME>` names it.
+macro_rules! id_table {
+    ($($(#[$doc:meta])* $name:ident = $id:literal, $ty:ident, $access:ident, $settable:expr;)*) => {
+        /// How many guest state IDs there are.
+        pub const ID_COUNT: usize = [$($id),*].len();
 
-/// Every guest state ID, in ID order: the position of an ID here is its
-/// dense index ([`Id::index`]).
-pub static TABLE: [IdInfo; ID_COUNT] = [
-    row(0x0001, "HOST_STATE_SIZE", Be64, RO, ALL),
-    row(0x0002, "RUN_OUTPUT_MIN_SIZE", Be64, RO, ALL),
-    row(0x0003, "LOGICAL_PVR", Be32, RW, ALL),
-    row(0x0004, "TB_OFFSET", Be64, RW, ALL),
-    row(0x0005, "PARTITION_TABLE", PartitionTable, RW, ALL),
-    row(0x0006, "PROCESS_TABLE", ProcessTable, RW, ALL),
-    row(0x0800, "L0_GUEST_HEAP", Be64, RO, ALL),
-    row(0x0801, "L0_GUEST_HEAP_MAX", Be64, RO, ALL),
-    row(0x0802, "L0_GUEST_PGTABLE_SIZE", Be64, RO, ALL),
-    row(0x0803, "L0_GUEST_PGTABLE_SIZE_MAX", Be64, RO, ALL),
-    row(0x0804, "L0_GUEST_PGTABLE_RECLAIM", Be64, RO, ALL),
-    row(0x0C00, "RUN_INPUT", BufferInfo, RW, ALL),
-    row(0x0C01, "RUN_OUTPUT", BufferInfo, RW, ALL),
-    row(0x0C02, "VPA", Be64, RW, ALL),
-    row(0x1000, "GPR0", Be64, RW, ALL),
-    row(0x1001, "GPR1", Be64, RW, ALL),
-    row(0x1002, "GPR2", Be64, RW, ALL),
-    row(0x1003, "GPR3", Be64, RW, ALL),
-    row(0x1004, "GPR4", Be64, RW, ALL),
-    row(0x1005, "GPR5", Be64, RW, ALL),
-    row(0x1006, "GPR6", Be64, RW, ALL),
-    row(0x1007, "GPR7", Be64, RW, ALL),
-    row(0x1008, "GPR8", Be64, RW, ALL),
-    row(0x1009, "GPR9", Be64, RW, ALL),
-    row(0x100A, "GPR10", Be64, RW, ALL),
-    row(0x100B, "GPR11", Be64, RW, ALL),
-    row(0x100C, "GPR12", Be64, RW, ALL),
-    row(0x100D, "GPR13", Be64, RW, ALL),
-    row(0x100E, "GPR14", Be64, RW, ALL),
-    row(0x100F, "GPR15", Be64, RW, ALL),
-    row(0x1010, "GPR16", Be64, RW, ALL),
-    row(0x1011, "GPR17", Be64, RW, ALL),
-    row(0x1012, "GPR18", Be64, RW, ALL),
-    row(0x1013, "GPR19", Be64, RW, ALL),
-    row(0x1014, "GPR20", Be64, RW, ALL),
-    row(0x1015, "GPR21", Be64, RW, ALL),
-    row(0x1016, "GPR22", Be64, RW, ALL),
-    row(0x1017, "GPR23", Be64, RW, ALL),
-    row(0x1018, "GPR24", Be64, RW, ALL),
-    row(0x1019, "GPR25", Be64, RW, ALL),
-    row(0x101A, "GPR26", Be64, RW, ALL),
-    row(0x101B, "GPR27", Be64, RW, ALL),
-    row(0x101C, "GPR28", Be64, RW, ALL),
-    row(0x101D, "GPR29", Be64, RW, ALL),
-    row(0x101E, "GPR30", Be64, RW, ALL),
-    row(0x101F, "GPR31", Be64, RW, ALL),
-    row(0x1020, "HDEC_EXPIRY_TB", Be64, RW, ALL),
-    row(0x1021, "NIA", Be64, RW, ALL),
-    row(0x1022, "MSR", Be64, RW, MSR_SETTABLE),
-    row(0x1023, "LR", Be64, RW, ALL),
-    row(0x1024, "XER", Be64, RW, ALL),
-    row(0x1025, "CTR", Be64, RW, ALL),
-    row(0x1026, "CFAR", Be64, RW, ALL),
-    row(0x1027, "SRR0", Be64, RW, ALL),
-    row(0x1028, "SRR1", Be64, RW, ALL),
-    row(0x1029, "DAR", Be64, RW, ALL),
-    row(0x102A, "DEC_EXPIRY_TB", Be64, RW, ALL),
-    row(0x102B, "VTB", Be64, RW, ALL),
-    row(0x102C, "LPCR", Be64, RW, LPCR_SETTABLE),
-    row(0x102D, "HFSCR", Be64, RW, ALL),
-    row(0x102E, "FSCR", Be64, RW, ALL),
-    row(0x102F, "FPSCR", Be64, RW, ALL),
-    row(0x1030, "DAWR0", Be64, RW, ALL),
-    row(0x1031, "DAWR1", Be64, RW, ALL),
-    row(0x1032, "CIABR", Be64, RW, ALL),
-    row(0x1033, "PURR", Be64, RW, ALL),
-    row(0x1034, "SPURR", Be64, RW, ALL),
-    row(0x1035, "IC", Be64, RW, ALL),
-    row(0x1036, "SPRG0", Be64, RW, ALL),
-    row(0x1037, "SPRG1", Be64, RW, ALL),
-    row(0x1038, "SPRG2", Be64, RW, ALL),
-    row(0x1039, "SPRG3", Be64, RW, ALL),
-    row(0x103A, "PPR", Be64, RW, ALL),
-    row(0x103B, "MMCR0", Be64, RW, ALL),
-    row(0x103C, "MMCR1", Be64, RW, ALL),
-    row(0x103D, "MMCR2", Be64, RW, ALL),
-    row(0x103E, "MMCR3", Be64, RW, ALL),
-    row(0x103F, "MMCRA", Be64, RW, ALL),
-    row(0x1040, "SIER0", Be64, RW, ALL),
-    row(0x1041, "SIER1", Be64, RW, ALL),
-    row(0x1042, "SIER2", Be64, RW, ALL),
-    row(0x1043, "BESCR", Be64, RW, ALL),
-    row(0x1044, "EBBHR", Be64, RW, ALL),
-    row(0x1045, "EBBRR", Be64, RW, ALL),
-    row(0x1046, "AMR", Be64, RW, ALL),
-    row(0x1047, "IAMR", Be64, RW, ALL),
-    row(0x1048, "AMOR", Be64, RW, ALL),
-    row(0x1049, "UAMOR", Be64, RW, ALL),
-    row(0x104A, "SDAR", Be64, RW, ALL),
-    row(0x104B, "SIAR", Be64, RW, ALL),
-    row(0x104C, "DSCR", Be64, RW, ALL),
-    row(0x104D, "TAR", Be64, RW, ALL),
-    row(0x104E, "DEXCR", Be64, RW, ALL),
-    row(0x104F, "HDEXCR", Be64, RW, ALL),
-    row(0x1050, "HASHKEYR", Be64, RW, ALL),
-    row(0x1051, "HASHPKEYR", Be64, RW, ALL),
-    row(0x1052, "CTRL", Be64, RW, ALL),
-    row(0x1053, "DPDES", Be64, RW, ALL),
-    row(0x2000, "CR", Be32, RW, ALL),
-    row(0x2001, "PIDR", Be32, RW, ALL),
-    row(0x2002, "DSISR", Be32, RW, ALL),
-    row(0x2003, "VSCR", Be32, RW, ALL),
-    row(0x2004, "VRSAVE", Be32, RW, ALL),
-    row(0x2005, "DAWRX0", Be32, RW, ALL),
-    row(0x2006, "DAWRX1", Be32, RW, ALL),
-    row(0x2007, "PMC1", Be32, RW, ALL),
-    row(0x2008, "PMC2", Be32, RW, ALL),
-    row(0x2009, "PMC3", Be32, RW, ALL),
-    row(0x200A, "PMC4", Be32, RW, ALL),
-    row(0x200B, "PMC5", Be32, RW, ALL),
-    row(0x200C, "PMC6", Be32, RW, ALL),
-    row(0x200D, "WORT", Be32, RW, ALL),
-    row(0x200E, "PSPB", Be32, RW, ALL),
-    row(0x3000, "VSR0", Vec128, RW, ALL),
-    row(0x3001, "VSR1", Vec128, RW, ALL),
-    row(0x3002, "VSR2", Vec128, RW, ALL),
-    row(0x3003, "VSR3", Vec128, RW, ALL),
-    row(0x3004, "VSR4", Vec128, RW, ALL),
-    row(0x3005, "VSR5", Vec128, RW, ALL),
-    row(0x3006, "VSR6", Vec128, RW, ALL),
-    row(0x3007, "VSR7", Vec128, RW, ALL),
-    row(0x3008, "VSR8", Vec128, RW, ALL),
-    row(0x3009, "VSR9", Vec128, RW, ALL),
-    row(0x300A, "VSR10", Vec128, RW, ALL),
-    row(0x300B, "VSR11", Vec128, RW, ALL),
-    row(0x300C, "VSR12", Vec128, RW, ALL),
-    row(0x300D, "VSR13", Vec128, RW, ALL),
-    row(0x300E, "VSR14", Vec128, RW, ALL),
-    row(0x300F, "VSR15", Vec128, RW, ALL),
-    row(0x3010, "VSR16", Vec128, RW, ALL),
-    row(0x3011, "VSR17", Vec128, RW, ALL),
-    row(0x3012, "VSR18", Vec128, RW, ALL),
-    row(0x3013, "VSR19", Vec128, RW, ALL),
-    row(0x3014, "VSR20", Vec128, RW, ALL),
-    row(0x3015, "VSR21", Vec128, RW, ALL),
-    row(0x3016, "VSR22", Vec128, RW, ALL),
-    row(0x3017, "VSR23", Vec128, RW, ALL),
-    row(0x3018, "VSR24", Vec128, RW, ALL),
-    row(0x3019, "VSR25", Vec128, RW, ALL),
-    row(0x301A, "VSR26", Vec128, RW, ALL),
-    row(0x301B, "VSR27", Vec128, RW, ALL),
-    row(0x301C, "VSR28", Vec128, RW, ALL),
-    row(0x301D, "VSR29", Vec128, RW, ALL),
-    row(0x301E, "VSR30", Vec128, RW, ALL),
-    row(0x301F, "VSR31", Vec128, RW, ALL),
-    row(0x3020, "VSR32", Vec128, RW, ALL),
-    row(0x3021, "VSR33", Vec128, RW, ALL),
-    row(0x3022, "VSR34", Vec128, RW, ALL),
-    row(0x3023, "VSR35", Vec128, RW, ALL),
-    row(0x3024, "VSR36", Vec128, RW, ALL),
-    row(0x3025, "VSR37", Vec128, RW, ALL),
-    row(0x3026, "VSR38", Vec128, RW, ALL),
-    row(0x3027, "VSR39", Vec128, RW, ALL),
-    row(0x3028, "VSR40", Vec128, RW, ALL),
-    row(0x3029, "VSR41", Vec128, RW, ALL),
-    row(0x302A, "VSR42", Vec128, RW, ALL),
-    row(0x302B, "VSR43", Vec128, RW, ALL),
-    row(0x302C, "VSR44", Vec128, RW, ALL),
-    row(0x302D, "VSR45", Vec128, RW, ALL),
-    row(0x302E, "VSR46", Vec128, RW, ALL),
-    row(0x302F, "VSR47", Vec128, RW, ALL),
-    row(0x3030, "VSR48", Vec128, RW, ALL),
-    row(0x3031, "VSR49", Vec128, RW, ALL),
-    row(0x3032, "VSR50", Vec128, RW, ALL),
-    row(0x3033, "VSR51", Vec128, RW, ALL),
-    row(0x3034, "VSR52", Vec128, RW, ALL),
-    row(0x3035, "VSR53", Vec128, RW, ALL),
-    row(0x3036, "VSR54", Vec128, RW, ALL),
-    row(0x3037, "VSR55", Vec128, RW, ALL),
-    row(0x3038, "VSR56", Vec128, RW, ALL),
-    row(0x3039, "VSR57", Vec128, RW, ALL),
-    row(0x303A, "VSR58", Vec128, RW, ALL),
-    row(0x303B, "VSR59", Vec128, RW, ALL),
-    row(0x303C, "VSR60", Vec128, RW, ALL),
-    row(0x303D, "VSR61", Vec128, RW, ALL),
-    row(0x303E, "VSR62", Vec128, RW, ALL),
-    row(0x303F, "VSR63", Vec128, RW, ALL),
-    row(0xF000, "HDAR", Be64, RO, ALL),
-    row(0xF001, "HDSISR", Be32, RO, ALL),
+        /// The rows of [`TABLE`], for the compile-time checks below.
+        const ROWS: [IdInfo; ID_COUNT] = [$(row($id, stringify!($name), $ty, $access, $settable)),*];
+
+        /// Every guest state ID, in ID order: the position of an ID here is
+        /// its dense index ([`Id::index`]).
+        pub static TABLE: [IdInfo; ID_COUNT] = ROWS;
+
+        #[cfg_attr(
+            CONFIG_RUST,
+            expect(
+                dead_code,
+                reason = "every ID is named; the module uses some, the host crate and the layers to come others"
+            )
+        )]
+        impl Id {
+            $(
+                #[doc = concat!("`", stringify!($name), "`.")]
+                pub const $name: Id = Id::known($id);
+            )*
+        }
+    };
+}
+
+id_table! {
+    HOST_STATE_SIZE = 0x0001, Be64, RO, ALL;
+    RUN_OUTPUT_MIN_SIZE = 0x0002, Be64, RO, ALL;
+    LOGICAL_PVR = 0x0003, Be32, RW, ALL;
+    TB_OFFSET = 0x0004, Be64, RW, ALL;
+    PARTITION_TABLE = 0x0005, PartitionTable, RW, ALL;
+    PROCESS_TABLE = 0x0006, ProcessTable, RW, ALL;
+    L0_GUEST_HEAP = 0x0800, Be64, RO, ALL;
+    L0_GUEST_HEAP_MAX = 0x0801, Be64, RO, ALL;
+    L0_GUEST_PGTABLE_SIZE = 0x0802, Be64, RO, ALL;
+    L0_GUEST_PGTABLE_SIZE_MAX = 0x0803, Be64, RO, ALL;
+    L0_GUEST_PGTABLE_RECLAIM = 0x0804, Be64, RO, ALL;
+    RUN_INPUT = 0x0C00, BufferInfo, RW, ALL;
+    RUN_OUTPUT = 0x0C01, BufferInfo, RW, ALL;
+    VPA = 0x0C02, Be64, RW, ALL;
+    GPR0 = 0x1000, Be64, RW, ALL;
+    GPR1 = 0x1001, Be64, RW, ALL;
+    GPR2 = 0x1002, Be64, RW, ALL;
+    GPR3 = 0x1003, Be64, RW, ALL;
+    GPR4 = 0x1004, Be64, RW, ALL;
+    GPR5 = 0x1005, Be64, RW, ALL;
+    GPR6 = 0x1006, Be64, RW, ALL;
+    GPR7 = 0x1007, Be64, RW, ALL;
+    GPR8 = 0x1008, Be64, RW, ALL;
+    GPR9 = 0x1009, Be64, RW, ALL;
+    GPR10 = 0x100A, Be64, RW, ALL;
+    GPR11 = 0x100B, Be64, RW, ALL;
+    GPR12 = 0x100C, Be64, RW, ALL;
+    GPR13 = 0x100D, Be64, RW, ALL;
+    GPR14 = 0x100E, Be64, RW, ALL;
+    GPR15 = 0x100F, Be64, RW, ALL;
+    GPR16 = 0x1010, Be64, RW, ALL;
+    GPR17 = 0x1011, Be64, RW, ALL;
+    GPR18 = 0x1012, Be64, RW, ALL;
+    GPR19 = 0x1013, Be64, RW, ALL;
+    GPR20 = 0x1014, Be64, RW, ALL;
+    GPR21 = 0x1015, Be64, RW, ALL;
+    GPR22 = 0x1016, Be64, RW, ALL;
+    GPR23 = 0x1017, Be64, RW, ALL;
+    GPR24 = 0x1018, Be64, RW, ALL;
+    GPR25 = 0x1019, Be64, RW, ALL;
+    GPR26 = 0x101A, Be64, RW, ALL;
+    GPR27 = 0x101B, Be64, RW, ALL;
+    GPR28 = 0x101C, Be64, RW, ALL;
+    GPR29 = 0x101D, Be64, RW, ALL;
+    GPR30 = 0x101E, Be64, RW, ALL;
+    GPR31 = 0x101F, Be64, RW, ALL;
+    HDEC_EXPIRY_TB = 0x1020, Be64, RW, ALL;
+    NIA = 0x1021, Be64, RW, ALL;
+    MSR = 0x1022, Be64, RW, MSR_SETTABLE;
+    LR = 0x1023, Be64, RW, ALL;
+    XER = 0x1024, Be64, RW, ALL;
+    CTR = 0x1025, Be64, RW, ALL;
+    CFAR = 0x1026, Be64, RW, ALL;
+    SRR0 = 0x1027, Be64, RW, ALL;
+    SRR1 = 0x1028, Be64, RW, ALL;
+    DAR = 0x1029, Be64, RW, ALL;
+    DEC_EXPIRY_TB = 0x102A, Be64, RW, ALL;
+    VTB = 0x102B, Be64, RW, ALL;
+    LPCR = 0x102C, Be64, RW, LPCR_SETTABLE;
+    HFSCR = 0x102D, Be64, RW, ALL;
+    FSCR = 0x102E, Be64, RW, ALL;
+    FPSCR = 0x102F, Be64, RW, ALL;
+    DAWR0 = 0x1030, Be64, RW, ALL;
+    DAWR1 = 0x1031, Be64, RW, ALL;
+    CIABR = 0x1032, Be64, RW, ALL;
+    PURR = 0x1033, Be64, RW, ALL;
+    SPURR = 0x1034, Be64, RW, ALL;
+    IC = 0x1035, Be64, RW, ALL;
+    SPRG0 = 0x1036, Be64, RW, ALL;
+    SPRG1 = 0x1037, Be64, RW, ALL;
+    SPRG2 = 0x1038, Be64, RW, ALL;
+    SPRG3 = 0x1039, Be64, RW, ALL;
+    PPR = 0x103A, Be64, RW, ALL;
+    MMCR0 = 0x103B, Be64, RW, ALL;
+    MMCR1 = 0x103C, Be64, RW, ALL;
+    MMCR2 = 0x103D, Be64, RW, ALL;
+    MMCR3 = 0x103E, Be64, RW, ALL;
+    MMCRA = 0x103F, Be64, RW, ALL;
+    SIER0 = 0x1040, Be64, RW, ALL;
+    SIER1 = 0x1041, Be64, RW, ALL;
+    SIER2 = 0x1042, Be64, RW, ALL;
+    BESCR = 0x1043, Be64, RW, ALL;
+    EBBHR = 0x1044, Be64, RW, ALL;
+    EBBRR = 0x1045, Be64, RW, ALL;
+    AMR = 0x1046, Be64, RW, ALL;
+    IAMR = 0x1047, Be64, RW, ALL;
+    AMOR = 0x1048, Be64, RW, ALL;
+    UAMOR = 0x1049, Be64, RW, ALL;
+    SDAR = 0x104A, Be64, RW, ALL;
+    SIAR = 0x104B, Be64, RW, ALL;
+    DSCR = 0x104C, Be64, RW, ALL;
+    TAR = 0x104D, Be64, RW, ALL;
+    DEXCR = 0x104E, Be64, RW, ALL;
+    HDEXCR = 0x104F, Be64, RW, ALL;
+    HASHKEYR = 0x1050, Be64, RW, ALL;
+    HASHPKEYR = 0x1051, Be64, RW, ALL;
+    CTRL = 0x1052, Be64, RW, ALL;
+    DPDES = 0x1053, Be64, RW, ALL;
+    CR = 0x2000, Be32, RW, ALL;
+    PIDR = 0x2001, Be32, RW, ALL;
+    DSISR = 0x2002, Be32, RW, ALL;
+    VSCR = 0x2003, Be32, RW, ALL;
+    VRSAVE = 0x2004, Be32, RW, ALL;
+    DAWRX0 = 0x2005, Be32, RW, ALL;
+    DAWRX1 = 0x2006, Be32, RW, ALL;
+    PMC1 = 0x2007, Be32, RW, ALL;
+    PMC2 = 0x2008, Be32, RW, ALL;
+    PMC3 = 0x2009, Be32, RW, ALL;
+    PMC4 = 0x200A, Be32, RW, ALL;
+    PMC5 = 0x200B, Be32, RW, ALL;
+    PMC6 = 0x200C, Be32, RW, ALL;
+    WORT = 0x200D, Be32, RW, ALL;
+    PSPB = 0x200E, Be32, RW, ALL;
+    VSR0 = 0x3000, Vec128, RW, ALL;
+    VSR1 = 0x3001, Vec128, RW, ALL;
+    VSR2 = 0x3002, Vec128, RW, ALL;
+    VSR3 = 0x3003, Vec128, RW, ALL;
+    VSR4 = 0x3004, Vec128, RW, ALL;
+    VSR5 = 0x3005, Vec128, RW, ALL;
+    VSR6 = 0x3006, Vec128, RW, ALL;
+    VSR7 = 0x3007, Vec128, RW, ALL;
+    VSR8 = 0x3008, Vec128, RW, ALL;
+    VSR9 = 0x3009, Vec128, RW, ALL;
+    VSR10 = 0x300A, Vec128, RW, ALL;
+    VSR11 = 0x300B, Vec128, RW, ALL;
+    VSR12 = 0x300C, Vec128, RW, ALL;
+    VSR13 = 0x300D, Vec128, RW, ALL;
+    VSR14 = 0x300E, Vec128, RW, ALL;
+    VSR15 = 0x300F, Vec128, RW, ALL;
+    VSR16 = 0x3010, Vec128, RW, ALL;
+    VSR17 = 0x3011, Vec128, RW, ALL;
+    VSR18 = 0x3012, Vec128, RW, ALL;
+    VSR19 = 0x3013, Vec128, RW, ALL;
+    VSR20 = 0x3014, Vec128, RW, ALL;
+    VSR21 = 0x3015, Vec128, RW, ALL;
+    VSR22 = 0x3016, Vec128, RW, ALL;
+    VSR23 = 0x3017, Vec128, RW, ALL;
+    VSR24 = 0x3018, Vec128, RW, ALL;
+    VSR25 = 0x3019, Vec128, RW, ALL;
+    VSR26 = 0x301A, Vec128, RW, ALL;
+    VSR27 = 0x301B, Vec128, RW, ALL;
+    VSR28 = 0x301C, Vec128, RW, ALL;
+    VSR29 = 0x301D, Vec128, RW, ALL;
+    VSR30 = 0x301E, Vec128, RW, ALL;
+    VSR31 = 0x301F, Vec128, RW, ALL;
+    VSR32 = 0x3020, Vec128, RW, ALL;
+    VSR33 = 0x3021, Vec128, RW, ALL;
+    VSR34 = 0x3022, Vec128, RW, ALL;
+    VSR35 = 0x3023, Vec128, RW, ALL;
+    VSR36 = 0x3024, Vec128, RW, ALL;
+    VSR37 = 0x3025, Vec128, RW, ALL;
+    VSR38 = 0x3026, Vec128, RW, ALL;
+    VSR39 = 0x3027, Vec128, RW, ALL;
+    VSR40 = 0x3028, Vec128, RW, ALL;
+    VSR41 = 0x3029, Vec128, RW, ALL;
+    VSR42 = 0x302A, Vec128, RW, ALL;
+    VSR43 = 0x302B, Vec128, RW, ALL;
+    VSR44 = 0x302C, Vec128, RW, ALL;
+    VSR45 = 0x302D, Vec128, RW, ALL;
+    VSR46 = 0x302E, Vec128, RW, ALL;
+    VSR47 = 0x302F, Vec128, RW, ALL;
+    VSR48 = 0x3030, Vec128, RW, ALL;
+    VSR49 = 0x3031, Vec128, RW, ALL;
+    VSR50 = 0x3032, Vec128, RW, ALL;
+    VSR51 = 0x3033, Vec128, RW, ALL;
+    VSR52 = 0x3034, Vec128, RW, ALL;
+    VSR53 = 0x3035, Vec128, RW, ALL;
+    VSR54 = 0x3036, Vec128, RW, ALL;
+    VSR55 = 0x3037, Vec128, RW, ALL;
+    VSR56 = 0x3038, Vec128, RW, ALL;
+    VSR57 = 0x3039, Vec128, RW, ALL;
+    VSR58 = 0x303A, Vec128, RW, ALL;
+    VSR59 = 0x303B, Vec128, RW, ALL;
+    VSR60 = 0x303C, Vec128, RW, ALL;
+    VSR61 = 0x303D, Vec128, RW, ALL;
+    VSR62 = 0x303E, Vec128, RW, ALL;
+    VSR63 = 0x303F, Vec128, RW, ALL;
+    HDAR = 0xF000, Be64, RO, ALL;
+    HDSISR = 0xF001, Be32, RO, ALL;
     // Four bytes, as the PAPR table in Documentation/arch/powerpc/
     // kvm-nested.rst and QEMU's L0 have it; the kernel's C library reads
     // eight, and would reject a conforming L0's 0xE40 run output.
-    row(0xF002, "HEIR", Be32, RO, ALL),
-    row(0xF003, "ASDR", Be64, RO, ALL),
-];
+    HEIR = 0xF002, Be32, RO, ALL;
+    ASDR = 0xF003, Be64, RO, ALL;
+}
 
 /// The classes' ID ranges and where each starts in [`TABLE`].
-const RANGES: [(Class, u16, u16, usize); 7] = [
-    (Class::GuestWide, 0x0001, 0x0006, 0),
-    (Class::HostWide, 0x0800, 0x0804, 6),
-    (Class::Meta, 0x0C00, 0x0C02, 11),
-    (Class::DwordReg, 0x1000, 0x1053, 14),
-    (Class::WordReg, 0x2000, 0x200E, 98),
-    (Class::Vector, 0x3000, 0x303F, 113),
-    (Class::Intr, 0xF000, 0xF003, 177),
+/// The PAPR's ID ranges, in ID order: class, first and last ID.
+const CLASS_RANGES: [(Class, u16, u16); 7] = [
+    (Class::GuestWide, 0x0001, 0x0006),
+    (Class::HostWide, 0x0800, 0x0804),
+    (Class::Meta, 0x0C00, 0x0C02),
+    (Class::DwordReg, 0x1000, 0x1053),
+    (Class::WordReg, 0x2000, 0x200E),
+    (Class::Vector, 0x3000, 0x303F),
+    (Class::Intr, 0xF000, 0xF003),
 ];
+
+/// [`CLASS_RANGES`] with the dense index of each range's first ID: the
+/// ranges' sizes added up.
+const RANGES: [(Class, u16, u16, usize); 7] = {
+    let mut out = [(Class::GuestWide, 0, 0, 0); 7];
+    let mut base = 0;
+    let mut i = 0;
+    while i < CLASS_RANGES.len() {
+        let (class, first, last) = CLASS_RANGES[i];
+        out[i] = (class, first, last, base);
+        base += (last - first) as usize + 1;
+        i += 1;
+    }
+    assert!(base == ID_COUNT, "the ranges and the table differ in size");
+    out
+};
+
+// The table lists exactly the IDs of the ranges, each at its dense index.
+const _: () = {
+    let mut i = 0;
+    while i < ROWS.len() {
+        match lookup(ROWS[i].id) {
+            Some((_, index)) => assert!(index == i, "a table row is out of place"),
+            None => panic!("a table row is outside the ranges"),
+        }
+        i += 1;
+    }
+};
 
 /// The class and dense index of a raw ID, if it is a known one.
 const fn lookup(raw: u16) -> Option<(Class, usize)> {
@@ -388,6 +443,13 @@ impl Id {
     }
 
     /// VSR `n` (0..=63).
+    #[cfg_attr(
+        all(CONFIG_RUST, not(CONFIG_RUST_PAPR_NESTED_KUNIT_TEST)),
+        expect(
+            dead_code,
+            reason = "used by the KUnit suites and the host crate's tests"
+        )
+    )]
     pub const fn vsr(n: u8) -> Option<Id> {
         if n < 64 {
             Some(Id(0x3000 + n as u16))
@@ -449,6 +511,14 @@ impl Id {
         self.info().name
     }
 
+    /// Whether the element's value is, or holds, an L1 real address that
+    /// the L0 keeps using: the meta elements (run buffers, VPA) and the
+    /// partition and process tables. Only their owner may set them.
+    pub fn names_l1_memory(self) -> bool {
+        self.class() == Class::Meta
+            || matches!(self.ty(), ElemType::PartitionTable | ElemType::ProcessTable)
+    }
+
     /// Whether the L1 may only read the element.
     pub fn is_read_only(self) -> bool {
         self.info().access == Access::ReadOnly
@@ -459,184 +529,14 @@ impl Id {
         self.info().settable
     }
 
-    /// `HOST_STATE_SIZE`.
-    pub const HOST_STATE_SIZE: Id = Id::known(0x0001);
-    /// `RUN_OUTPUT_MIN_SIZE`.
-    pub const RUN_OUTPUT_MIN_SIZE: Id = Id::known(0x0002);
-    /// `LOGICAL_PVR`.
-    pub const LOGICAL_PVR: Id = Id::known(0x0003);
-    /// `TB_OFFSET`.
-    pub const TB_OFFSET: Id = Id::known(0x0004);
-    /// `PARTITION_TABLE`.
-    pub const PARTITION_TABLE: Id = Id::known(0x0005);
-    /// `PROCESS_TABLE`.
-    pub const PROCESS_TABLE: Id = Id::known(0x0006);
-    /// `L0_GUEST_HEAP`.
-    pub const L0_GUEST_HEAP: Id = Id::known(0x0800);
-    /// `L0_GUEST_HEAP_MAX`.
-    pub const L0_GUEST_HEAP_MAX: Id = Id::known(0x0801);
-    /// `L0_GUEST_PGTABLE_SIZE`.
-    pub const L0_GUEST_PGTABLE_SIZE: Id = Id::known(0x0802);
-    /// `L0_GUEST_PGTABLE_SIZE_MAX`.
-    pub const L0_GUEST_PGTABLE_SIZE_MAX: Id = Id::known(0x0803);
-    /// `L0_GUEST_PGTABLE_RECLAIM`.
-    pub const L0_GUEST_PGTABLE_RECLAIM: Id = Id::known(0x0804);
-    /// `RUN_INPUT`.
-    pub const RUN_INPUT: Id = Id::known(0x0C00);
-    /// `RUN_OUTPUT`.
-    pub const RUN_OUTPUT: Id = Id::known(0x0C01);
-    /// `VPA`.
-    pub const VPA: Id = Id::known(0x0C02);
     /// `GPR0` to `GPR31`, indexed by register number.
     pub const GPRS: [Id; 32] = {
-        let mut gprs = [Id::known(0x1000); 32];
+        let mut gprs = [Id::GPR0; 32];
         let mut n = 0;
         while n < gprs.len() {
-            gprs[n] = Id::known(0x1000 + n as u16);
+            gprs[n] = Id::known(Id::GPR0.raw() + n as u16);
             n += 1;
         }
         gprs
     };
-    /// `HDEC_EXPIRY_TB`.
-    pub const HDEC_EXPIRY_TB: Id = Id::known(0x1020);
-    /// `NIA`.
-    pub const NIA: Id = Id::known(0x1021);
-    /// `MSR`.
-    pub const MSR: Id = Id::known(0x1022);
-    /// `LR`.
-    pub const LR: Id = Id::known(0x1023);
-    /// `XER`.
-    pub const XER: Id = Id::known(0x1024);
-    /// `CTR`.
-    pub const CTR: Id = Id::known(0x1025);
-    /// `CFAR`.
-    pub const CFAR: Id = Id::known(0x1026);
-    /// `SRR0`.
-    pub const SRR0: Id = Id::known(0x1027);
-    /// `SRR1`.
-    pub const SRR1: Id = Id::known(0x1028);
-    /// `DAR`.
-    pub const DAR: Id = Id::known(0x1029);
-    /// `DEC_EXPIRY_TB`.
-    pub const DEC_EXPIRY_TB: Id = Id::known(0x102A);
-    /// `VTB`.
-    pub const VTB: Id = Id::known(0x102B);
-    /// `LPCR`.
-    pub const LPCR: Id = Id::known(0x102C);
-    /// `HFSCR`.
-    pub const HFSCR: Id = Id::known(0x102D);
-    /// `FSCR`.
-    pub const FSCR: Id = Id::known(0x102E);
-    /// `FPSCR`.
-    pub const FPSCR: Id = Id::known(0x102F);
-    /// `DAWR0`.
-    pub const DAWR0: Id = Id::known(0x1030);
-    /// `DAWR1`.
-    pub const DAWR1: Id = Id::known(0x1031);
-    /// `CIABR`.
-    pub const CIABR: Id = Id::known(0x1032);
-    /// `PURR`.
-    pub const PURR: Id = Id::known(0x1033);
-    /// `SPURR`.
-    pub const SPURR: Id = Id::known(0x1034);
-    /// `IC`.
-    pub const IC: Id = Id::known(0x1035);
-    /// `SPRG0`.
-    pub const SPRG0: Id = Id::known(0x1036);
-    /// `SPRG1`.
-    pub const SPRG1: Id = Id::known(0x1037);
-    /// `SPRG2`.
-    pub const SPRG2: Id = Id::known(0x1038);
-    /// `SPRG3`.
-    pub const SPRG3: Id = Id::known(0x1039);
-    /// `PPR`.
-    pub const PPR: Id = Id::known(0x103A);
-    /// `MMCR0`.
-    pub const MMCR0: Id = Id::known(0x103B);
-    /// `MMCR1`.
-    pub const MMCR1: Id = Id::known(0x103C);
-    /// `MMCR2`.
-    pub const MMCR2: Id = Id::known(0x103D);
-    /// `MMCR3`.
-    pub const MMCR3: Id = Id::known(0x103E);
-    /// `MMCRA`.
-    pub const MMCRA: Id = Id::known(0x103F);
-    /// `SIER0`.
-    pub const SIER0: Id = Id::known(0x1040);
-    /// `SIER1`.
-    pub const SIER1: Id = Id::known(0x1041);
-    /// `SIER2`.
-    pub const SIER2: Id = Id::known(0x1042);
-    /// `BESCR`.
-    pub const BESCR: Id = Id::known(0x1043);
-    /// `EBBHR`.
-    pub const EBBHR: Id = Id::known(0x1044);
-    /// `EBBRR`.
-    pub const EBBRR: Id = Id::known(0x1045);
-    /// `AMR`.
-    pub const AMR: Id = Id::known(0x1046);
-    /// `IAMR`.
-    pub const IAMR: Id = Id::known(0x1047);
-    /// `AMOR`.
-    pub const AMOR: Id = Id::known(0x1048);
-    /// `UAMOR`.
-    pub const UAMOR: Id = Id::known(0x1049);
-    /// `SDAR`.
-    pub const SDAR: Id = Id::known(0x104A);
-    /// `SIAR`.
-    pub const SIAR: Id = Id::known(0x104B);
-    /// `DSCR`.
-    pub const DSCR: Id = Id::known(0x104C);
-    /// `TAR`.
-    pub const TAR: Id = Id::known(0x104D);
-    /// `DEXCR`.
-    pub const DEXCR: Id = Id::known(0x104E);
-    /// `HDEXCR`.
-    pub const HDEXCR: Id = Id::known(0x104F);
-    /// `HASHKEYR`.
-    pub const HASHKEYR: Id = Id::known(0x1050);
-    /// `HASHPKEYR`.
-    pub const HASHPKEYR: Id = Id::known(0x1051);
-    /// `CTRL`.
-    pub const CTRL: Id = Id::known(0x1052);
-    /// `DPDES`.
-    pub const DPDES: Id = Id::known(0x1053);
-    /// `CR`.
-    pub const CR: Id = Id::known(0x2000);
-    /// `PIDR`.
-    pub const PIDR: Id = Id::known(0x2001);
-    /// `DSISR`.
-    pub const DSISR: Id = Id::known(0x2002);
-    /// `VSCR`.
-    pub const VSCR: Id = Id::known(0x2003);
-    /// `VRSAVE`.
-    pub const VRSAVE: Id = Id::known(0x2004);
-    /// `DAWRX0`.
-    pub const DAWRX0: Id = Id::known(0x2005);
-    /// `DAWRX1`.
-    pub const DAWRX1: Id = Id::known(0x2006);
-    /// `PMC1`.
-    pub const PMC1: Id = Id::known(0x2007);
-    /// `PMC2`.
-    pub const PMC2: Id = Id::known(0x2008);
-    /// `PMC3`.
-    pub const PMC3: Id = Id::known(0x2009);
-    /// `PMC4`.
-    pub const PMC4: Id = Id::known(0x200A);
-    /// `PMC5`.
-    pub const PMC5: Id = Id::known(0x200B);
-    /// `PMC6`.
-    pub const PMC6: Id = Id::known(0x200C);
-    /// `WORT`.
-    pub const WORT: Id = Id::known(0x200D);
-    /// `PSPB`.
-    pub const PSPB: Id = Id::known(0x200E);
-    /// `HDAR`.
-    pub const HDAR: Id = Id::known(0xF000);
-    /// `HDSISR`.
-    pub const HDSISR: Id = Id::known(0xF001);
-    /// `HEIR`.
-    pub const HEIR: Id = Id::known(0xF002);
-    /// `ASDR`.
-    pub const ASDR: Id = Id::known(0xF003);
 }

@@ -34,6 +34,13 @@ pub trait Message {
     fn store(&mut self, id: Id, v: Value) -> Result<(), GsbError>;
 
     /// Includes `id`, which must be of the message's scope.
+    #[cfg_attr(
+        all(CONFIG_RUST, not(CONFIG_RUST_PAPR_NESTED_KUNIT_TEST)),
+        expect(
+            dead_code,
+            reason = "used by the KUnit suites and the host crate's tests"
+        )
+    )]
     fn include(&mut self, id: Id) -> Result<(), GsbError> {
         if id.scope() != self.scope() {
             return Err(GsbError::WrongScope {
@@ -44,11 +51,6 @@ pub trait Message {
         }
         self.included_mut().set(id);
         Ok(())
-    }
-
-    /// Whether `id` is included.
-    fn includes(&self, id: Id) -> bool {
-        self.included().test(id)
     }
 
     /// Bytes a buffer for the included elements needs.

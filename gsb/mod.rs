@@ -29,7 +29,7 @@ pub mod value;
 pub mod writer;
 
 pub use error::GsbError;
-pub use ids::{Id, Scope};
+pub use ids::Id;
 pub use idset::IdSet;
 pub use message::Message;
 pub use parser::{Parsed, Trailing};

@@ -63,9 +63,6 @@ pub enum Value {
     BufferInfo(BufferInfo),
 }
 
-/// The largest element data, in bytes (the partition table).
-pub const MAX_DATA_SIZE: usize = 24;
-
 fn put_u64(out: &mut [u8], at: usize, v: u64) {
     out[at..at + 8].copy_from_slice(&v.to_be_bytes());
 }

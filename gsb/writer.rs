@@ -4,7 +4,7 @@
 
 use super::error::GsbError;
 use super::ids::{Id, Scope};
-use super::value::{BufferInfo, PartitionTable, ProcessTable, Value, Vec128};
+use super::value::{BufferInfo, Value, Vec128};
 use super::{ELEM_HEADER_SIZE, HEADER_SIZE};
 
 /// Writes elements of one scope into a byte buffer: no allocation, every
@@ -80,7 +80,7 @@ impl<'a> Writer<'a> {
         }
         let at = self.len;
         self.buf[at..at + 2].copy_from_slice(&id.raw().to_be_bytes());
-        // `size` is at most `MAX_DATA_SIZE`.
+        // `size` is at most 24 (`ElemType::size`).
         self.buf[at + 2..at + 4].copy_from_slice(&(size as u16).to_be_bytes());
         v.encode(&mut self.buf[at + ELEM_HEADER_SIZE..end]);
         self.len = end;
@@ -96,6 +96,13 @@ impl<'a> Writer<'a> {
     }
 
     /// Adds a 32-bit register element.
+    #[cfg_attr(
+        all(CONFIG_RUST, not(CONFIG_RUST_PAPR_NESTED_KUNIT_TEST)),
+        expect(
+            dead_code,
+            reason = "used by the KUnit suites and the host crate's tests"
+        )
+    )]
     pub fn put_be32(&mut self, id: Id, v: u32) -> Result<(), GsbError> {
         self.put(id, Value::Be32(v))
     }
@@ -106,18 +113,15 @@ impl<'a> Writer<'a> {
     }
 
     /// Adds a 128-bit vector element.
+    #[cfg_attr(
+        all(CONFIG_RUST, not(CONFIG_RUST_PAPR_NESTED_KUNIT_TEST)),
+        expect(
+            dead_code,
+            reason = "used by the KUnit suites and the host crate's tests"
+        )
+    )]
     pub fn put_vec128(&mut self, id: Id, v: Vec128) -> Result<(), GsbError> {
         self.put(id, Value::Vec128(v))
-    }
-
-    /// Adds the partition table element.
-    pub fn put_partition_table(&mut self, id: Id, v: PartitionTable) -> Result<(), GsbError> {
-        self.put(id, Value::PartitionTable(v))
-    }
-
-    /// Adds the process table element.
-    pub fn put_process_table(&mut self, id: Id, v: ProcessTable) -> Result<(), GsbError> {
-        self.put(id, Value::ProcessTable(v))
     }
 
     /// Adds a buffer element (run input or output).
@@ -141,16 +145,37 @@ impl<'a> Writer<'a> {
     }
 
     /// Whether no element has been written.
+    #[cfg_attr(
+        all(CONFIG_RUST, not(CONFIG_RUST_PAPR_NESTED_KUNIT_TEST)),
+        expect(
+            dead_code,
+            reason = "used by the KUnit suites and the host crate's tests"
+        )
+    )]
     pub fn is_empty(&self) -> bool {
         self.count == 0
     }
 
     /// The size of the storage.
+    #[cfg_attr(
+        all(CONFIG_RUST, not(CONFIG_RUST_PAPR_NESTED_KUNIT_TEST)),
+        expect(
+            dead_code,
+            reason = "used by the KUnit suites and the host crate's tests"
+        )
+    )]
     pub fn capacity(&self) -> usize {
         self.buf.len()
     }
 
     /// The buffer as built so far.
+    #[cfg_attr(
+        all(CONFIG_RUST, not(CONFIG_RUST_PAPR_NESTED_KUNIT_TEST)),
+        expect(
+            dead_code,
+            reason = "used by the KUnit suites and the host crate's tests"
+        )
+    )]
     pub fn as_bytes(&self) -> &[u8] {
         &self.buf[..self.len]
     }

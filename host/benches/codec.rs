@@ -4,7 +4,8 @@
 //! thread-wide ID (what a full run-input buffer holds). `cargo bench`.
 
 use rpn_gsb::gsb::ids::ElemType;
-use rpn_gsb::gsb::{Id, IdSet, Parsed, Scope, Trailing, Value, Writer};
+use rpn_gsb::gsb::ids::Scope;
+use rpn_gsb::gsb::{Id, IdSet, Parsed, Trailing, Value, Writer};
 use std::hint::black_box;
 use std::time::Instant;
 
@@ -43,9 +44,8 @@ fn main() {
     black_box(sum);
 
     let per = |d: std::time::Duration| d.as_nanos() as f64 / f64::from(ROUNDS);
-    let mbs = |d: std::time::Duration| {
-        storage.len() as f64 * f64::from(ROUNDS) / d.as_secs_f64() / 1e6
-    };
+    let mbs =
+        |d: std::time::Duration| storage.len() as f64 * f64::from(ROUNDS) / d.as_secs_f64() / 1e6;
     println!(
         "bench: {} elements, {} bytes per buffer, {} rounds",
         elems.len(),

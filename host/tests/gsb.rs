@@ -2,10 +2,11 @@
 
 //! Host tests of the Guest State Buffer codec.
 
+use rpn_gsb::gsb::ids::Scope;
 use rpn_gsb::gsb::ids::{Access, Class, ElemType, ID_COUNT, LPCR_SETTABLE, MSR_SETTABLE, TABLE};
 use rpn_gsb::gsb::message::HostWideCounters;
 use rpn_gsb::gsb::value::{BufferInfo, PartitionTable, ProcessTable, Vec128};
-use rpn_gsb::gsb::{GsbError, Id, IdSet, Message, Parsed, Scope, Trailing, Value, Writer};
+use rpn_gsb::gsb::{GsbError, Id, IdSet, Message, Parsed, Trailing, Value, Writer};
 
 /// The PAPR's ranges, as the issue lists them: (first, last, class, type
 /// of every ID in the range where it has one).
