@@ -13,9 +13,12 @@
 //! - [`hcall`]: the H_GUEST_* calls, typed, with bounded retries and every
 //!   PAPR status mapped to a kernel error.
 //! - [`vcpu`]: guests and vCPUs: lifetimes at the L0, preallocated run
-//!   buffers, the L1's cached and dirty-tracked copy of their state.
-//! - [`debugfs`]: counters, the L2 payloads and the exit benchmark under
-//!   `/sys/kernel/debug/rust_papr_nested/`.
+//!   buffers, the L1's cached and dirty-tracked copy of their state, the
+//!   L2's partition-scoped tree, typed exits.
+//! - [`platform`]: what the module needs of the L1 that is not an hcall.
+//! - [`demo`]: the demonstrations and measurements: the L2 payloads, the
+//!   exit benchmark, the load-time self-check, and the debugfs directory
+//!   `/sys/kernel/debug/rust_papr_nested/` with the counters.
 //! - `kunit`: the KUnit suites (with `CONFIG_RUST_PAPR_NESTED_KUNIT_TEST`).
 //!
 //! On load the module negotiates the L2 processor mode with the L0; where
@@ -25,15 +28,16 @@
 
 use kernel::prelude::*;
 
-// The codec's items are `pub` for the host crate in `host/`, which builds
-// these same files; here they are the module's own, and the layers above
-// use them as they come.
-mod debugfs;
-#[allow(unreachable_pub, unused_imports, dead_code)]
+mod demo;
+#[expect(
+    unreachable_pub,
+    reason = "the codec's items are `pub` for the host crate in host/, which builds these same files"
+)]
 pub(crate) mod gsb;
 pub(crate) mod hcall;
 #[cfg(CONFIG_RUST_PAPR_NESTED_KUNIT_TEST)]
 mod kunit;
+pub(crate) mod platform;
 pub(crate) mod vcpu;
 
 use hcall::capabilities::{self, SetOutcome};
@@ -63,7 +67,7 @@ struct RustPaprNested {
     guests: KVec<vcpu::Guest>,
     /// Removed on unload, after a payload or benchmark run in progress
     /// has returned; those runs use guests of their own.
-    _debugfs: debugfs::Debugfs,
+    _debugfs: demo::debugfs::Debugfs,
 }
 
 impl kernel::Module for RustPaprNested {
@@ -92,14 +96,14 @@ impl kernel::Module for RustPaprNested {
             // Information only: the module works without it.
             Err(e) => pr_warn!("cannot read the L0's host-wide counters: {:?}\n", e),
         }
-        let guests = vcpu::selfcheck::run(
+        let guests = demo::selfcheck::run(
             module_parameters::selfcheck_guests.value(),
             module_parameters::selfcheck_vcpus.value(),
         )?;
         Ok(RustPaprNested {
             mode: n.mode,
             guests,
-            _debugfs: debugfs::Debugfs::new()?,
+            _debugfs: demo::debugfs::Debugfs::new()?,
         })
     }
 }

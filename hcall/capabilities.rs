@@ -3,13 +3,8 @@
 //! H_GUEST_GET_CAPABILITIES and H_GUEST_SET_CAPABILITIES: which processor
 //! modes the L0 can run an L2 in, and which one this L1 uses.
 
-use super::{call, status, HcallError, Opcode};
-use kernel::prelude::*;
-
-/// PAPR numbers bits from the most significant: bit `n` is `1 << (63 - n)`.
-const fn ppc_bit(n: u32) -> u64 {
-    1 << (63 - n)
-}
+use super::{call, status, HcallError, Opcode, Tally};
+use kernel::{bindings, prelude::*};
 
 /// The capability word of H_GUEST_{GET,SET}_CAPABILITIES.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -17,13 +12,13 @@ pub(crate) struct Capabilities(pub(crate) u64);
 
 impl Capabilities {
     /// The L0 implements H_GUEST_COPY_MEMORY.
-    pub(crate) const COPY_MEM: u64 = ppc_bit(0);
+    pub(crate) const COPY_MEM: u64 = bindings::H_GUEST_CAP_COPY_MEM as u64;
     /// The L0 can run an L2 in POWER9 mode.
-    pub(crate) const POWER9: u64 = ppc_bit(1);
+    pub(crate) const POWER9: u64 = bindings::H_GUEST_CAP_POWER9 as u64;
     /// The L0 can run an L2 in POWER10 mode.
-    pub(crate) const POWER10: u64 = ppc_bit(2);
+    pub(crate) const POWER10: u64 = bindings::H_GUEST_CAP_POWER10 as u64;
     /// The L0 can run an L2 in POWER11 mode.
-    pub(crate) const POWER11: u64 = ppc_bit(3);
+    pub(crate) const POWER11: u64 = bindings::H_GUEST_CAP_POWER11 as u64;
 
     /// Whether the L0 implements H_GUEST_COPY_MEMORY.
     pub(crate) fn copy_memory(self) -> bool {
@@ -78,7 +73,8 @@ impl ProcessorMode {
 
 /// H_GUEST_GET_CAPABILITIES with no flags.
 pub(crate) fn get() -> Result<Capabilities, HcallError> {
-    let ret = call(Opcode::GetCapabilities, &[0])?;
+    // SAFETY: H_GUEST_GET_CAPABILITIES passes no address.
+    let ret = unsafe { call(Opcode::GetCapabilities, &[0], &mut Tally::default()) }?;
     Ok(Capabilities(ret[0]))
 }
 
@@ -94,7 +90,14 @@ pub(crate) enum SetOutcome {
 
 /// H_GUEST_SET_CAPABILITIES selecting `mode`, with no flags.
 pub(crate) fn set(mode: ProcessorMode) -> Result<SetOutcome, HcallError> {
-    match call(Opcode::SetCapabilities, &[0, mode.capability()]) {
+    // SAFETY: H_GUEST_SET_CAPABILITIES passes no address.
+    match unsafe {
+        call(
+            Opcode::SetCapabilities,
+            &[0, mode.capability()],
+            &mut Tally::default(),
+        )
+    } {
         Ok(_) => Ok(SetOutcome::Selected),
         Err(e) if e.status.0 == status::H_STATE => Ok(SetOutcome::AlreadySet),
         Err(e) => Err(e),
@@ -118,7 +121,7 @@ pub(crate) struct Negotiated {
 /// the L0 does not implement the nested-guest API (`H_FUNCTION`), or where
 /// it offers no processor mode this module knows; each logs why.
 pub(crate) fn negotiate() -> Result<Negotiated> {
-    if !super::running_as_lpar() {
+    if !crate::platform::running_as_lpar() {
         pr_err!("not running as a PAPR logical partition: no L0 to host guests\n");
         return Err(ENODEV);
     }

@@ -10,10 +10,19 @@
 //! hints) a bounded number of times, unlike the C wrappers in
 //! `asm/plpar_wrappers.h`, and turns every other status into a typed
 //! [`HcallError`] that converts to a kernel error code.
+//!
+//! # The L0-memory boundary
+//!
+//! A call that hands the L0 an L1 real address lets the L0 read or write
+//! that memory, during the call or (for registered buffers and tables)
+//! until the guest is deleted. [`call`] is therefore `unsafe`; the safe
+//! wrappers here either pass no address at all, or take the memory as an
+//! [`mem::L0Mem`] borrowed for the whole time the L0 may use it.
 
 pub(crate) mod capabilities;
 pub(crate) mod guest;
 pub(crate) mod invalidate;
+pub(crate) mod mem;
 pub(crate) mod state;
 
 use kernel::{
@@ -24,78 +33,68 @@ use kernel::{
     time::Delta,
 };
 
-/// Opcodes of the PAPR nested-guest API (`asm/hvcall.h`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u64)]
-pub(crate) enum Opcode {
-    /// H_RPT_INVALIDATE: drop cached translations, here of an L2's
-    /// partition-scoped tree.
-    RptInvalidate = 0x448,
-    /// H_GUEST_GET_CAPABILITIES: what the L0 offers.
-    GetCapabilities = 0x460,
-    /// H_GUEST_SET_CAPABILITIES: what the L1 will use.
-    SetCapabilities = 0x464,
-    /// H_GUEST_CREATE: a new guest; its id comes back.
-    Create = 0x470,
-    /// H_GUEST_CREATE_VCPU: a vCPU of a guest, ids in order from 0.
-    CreateVcpu = 0x474,
-    /// H_GUEST_GET_STATE: read elements of a guest, vCPU or the L0.
-    GetState = 0x478,
-    /// H_GUEST_SET_STATE: write elements of a guest or vCPU.
-    SetState = 0x47C,
-    /// H_GUEST_RUN_VCPU: run a vCPU until it exits.
-    RunVcpu = 0x480,
-    /// H_GUEST_COPY_MEMORY: copy between L1 and L2 memory.
-    CopyMemory = 0x484,
-    /// H_GUEST_DELETE: delete a guest and its vCPUs.
-    Delete = 0x488,
+/// Declares [`Opcode`] from the kernel's own `asm/hvcall.h` numbers: each
+/// opcode is written once, its name is the kernel's macro name.
+macro_rules! opcodes {
+    ($($(#[$doc:meta])* $variant:ident = $num:ident,)*) => {
+        /// Opcodes of the PAPR nested-guest API, numbered as `asm/hvcall.h`
+        /// has them.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        #[repr(u64)]
+        pub(crate) enum Opcode {
+            $($(#[$doc])* $variant = bindings::$num as u64,)*
+        }
+
+        impl Opcode {
+            /// Every opcode, in declaration (and opcode) order.
+            pub(crate) const ALL: [Opcode; [$(Opcode::$variant),*].len()] =
+                [$(Opcode::$variant),*];
+
+            /// The PAPR name, for logs.
+            pub(crate) const fn name(self) -> &'static str {
+                match self {
+                    $(Opcode::$variant => stringify!($num),)*
+                }
+            }
+        }
+    };
+}
+
+opcodes! {
+    /// Drop cached translations, here of an L2's partition-scoped tree.
+    RptInvalidate = H_RPT_INVALIDATE,
+    /// What the L0 offers.
+    GetCapabilities = H_GUEST_GET_CAPABILITIES,
+    /// What the L1 will use.
+    SetCapabilities = H_GUEST_SET_CAPABILITIES,
+    /// A new guest; its id comes back.
+    Create = H_GUEST_CREATE,
+    /// A vCPU of a guest, ids in order from 0.
+    CreateVcpu = H_GUEST_CREATE_VCPU,
+    /// Read elements of a guest, vCPU or the L0.
+    GetState = H_GUEST_GET_STATE,
+    /// Write elements of a guest or vCPU.
+    SetState = H_GUEST_SET_STATE,
+    /// Run a vCPU until it exits.
+    RunVcpu = H_GUEST_RUN_VCPU,
+    /// Copy between L1 and L2 memory.
+    CopyMemory = H_GUEST_COPY_MEMORY,
+    /// Delete a guest and its vCPUs.
+    Delete = H_GUEST_DELETE,
 }
 
 impl Opcode {
-    /// Every opcode, in opcode order.
-    pub(crate) const ALL: [Opcode; 10] = [
-        Opcode::RptInvalidate,
-        Opcode::GetCapabilities,
-        Opcode::SetCapabilities,
-        Opcode::Create,
-        Opcode::CreateVcpu,
-        Opcode::GetState,
-        Opcode::SetState,
-        Opcode::RunVcpu,
-        Opcode::CopyMemory,
-        Opcode::Delete,
-    ];
-
-    /// The PAPR name, for logs.
-    pub(crate) const fn name(self) -> &'static str {
-        match self {
-            Opcode::RptInvalidate => "H_RPT_INVALIDATE",
-            Opcode::GetCapabilities => "H_GUEST_GET_CAPABILITIES",
-            Opcode::SetCapabilities => "H_GUEST_SET_CAPABILITIES",
-            Opcode::Create => "H_GUEST_CREATE",
-            Opcode::CreateVcpu => "H_GUEST_CREATE_VCPU",
-            Opcode::GetState => "H_GUEST_GET_STATE",
-            Opcode::SetState => "H_GUEST_SET_STATE",
-            Opcode::RunVcpu => "H_GUEST_RUN_VCPU",
-            Opcode::CopyMemory => "H_GUEST_COPY_MEMORY",
-            Opcode::Delete => "H_GUEST_DELETE",
-        }
-    }
-
     /// Position in [`Opcode::ALL`] (and in the call counters).
     const fn index(self) -> usize {
-        match self {
-            Opcode::RptInvalidate => 0,
-            Opcode::GetCapabilities => 1,
-            Opcode::SetCapabilities => 2,
-            Opcode::Create => 3,
-            Opcode::CreateVcpu => 4,
-            Opcode::GetState => 5,
-            Opcode::SetState => 6,
-            Opcode::RunVcpu => 7,
-            Opcode::CopyMemory => 8,
-            Opcode::Delete => 9,
+        let mut i = 0;
+        while i < Opcode::ALL.len() {
+            if Opcode::ALL[i] as u64 == self as u64 {
+                return i;
+            }
+            i += 1;
         }
+        // Every opcode is in `ALL`: the macro writes both.
+        unreachable!()
     }
 }
 
@@ -112,52 +111,69 @@ pub(crate) fn calls_total() -> u64 {
     Opcode::ALL.iter().map(|o| calls(*o)).sum()
 }
 
-/// PAPR hcall status codes (`asm/hvcall.h`) that this module names.
+/// Calls that reached the L0 for one object (a vCPU), retries included:
+/// what a check or a report of that object counts, undisturbed by other
+/// users of the module. The module-wide counters ([`calls`]) are for
+/// debugfs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Tally(u64);
+
+impl Tally {
+    /// The calls counted so far.
+    pub(crate) fn count(self) -> u64 {
+        self.0
+    }
+}
+
+/// PAPR hcall status codes that this module names, from `asm/hvcall.h`.
 pub(crate) mod status {
+    use kernel::bindings;
+
     /// The call succeeded.
-    pub(crate) const H_SUCCESS: i64 = 0;
+    pub(crate) const H_SUCCESS: i64 = bindings::H_SUCCESS as i64;
     /// The hypervisor is busy: retry.
-    pub(crate) const H_BUSY: i64 = 1;
+    pub(crate) const H_BUSY: i64 = bindings::H_BUSY as i64;
     /// The resource is not available.
-    pub(crate) const H_NOT_AVAILABLE: i64 = 3;
+    pub(crate) const H_NOT_AVAILABLE: i64 = bindings::H_NOT_AVAILABLE as i64;
     /// First of the long-busy hints; the hint is a power of ten of milliseconds.
-    pub(crate) const H_LONG_BUSY_ORDER_1_MSEC: i64 = 9900;
+    pub(crate) const H_LONG_BUSY_ORDER_1_MSEC: i64 = bindings::H_LONG_BUSY_START_RANGE as i64;
     /// Last of the long-busy hints (100 s).
-    pub(crate) const H_LONG_BUSY_ORDER_100_SEC: i64 = 9905;
+    pub(crate) const H_LONG_BUSY_ORDER_100_SEC: i64 = bindings::H_LONG_BUSY_END_RANGE as i64;
     /// Hardware error.
-    pub(crate) const H_HARDWARE: i64 = -1;
+    pub(crate) const H_HARDWARE: i64 = bindings::H_HARDWARE as i64;
     /// The hypervisor does not implement the call.
-    pub(crate) const H_FUNCTION: i64 = -2;
+    pub(crate) const H_FUNCTION: i64 = bindings::H_FUNCTION as i64;
     /// The caller is not privileged for the call.
-    pub(crate) const H_PRIVILEGE: i64 = -3;
+    pub(crate) const H_PRIVILEGE: i64 = bindings::H_PRIVILEGE as i64;
     /// A parameter is invalid.
-    pub(crate) const H_PARAMETER: i64 = -4;
+    pub(crate) const H_PARAMETER: i64 = bindings::H_PARAMETER as i64;
     /// The hypervisor is out of memory.
-    pub(crate) const H_NO_MEM: i64 = -9;
+    pub(crate) const H_NO_MEM: i64 = bindings::H_NO_MEM as i64;
     /// The caller lacks the authority for the call.
-    pub(crate) const H_AUTHORITY: i64 = -10;
+    pub(crate) const H_AUTHORITY: i64 = bindings::H_AUTHORITY as i64;
     /// Not enough resources for the call.
-    pub(crate) const H_NOT_ENOUGH_RESOURCES: i64 = -44;
+    pub(crate) const H_NOT_ENOUGH_RESOURCES: i64 = bindings::H_NOT_ENOUGH_RESOURCES as i64;
     /// Parameter 2 (the first after flags) is invalid.
-    pub(crate) const H_P2: i64 = -55;
+    pub(crate) const H_P2: i64 = bindings::H_P2 as i64;
     /// Parameter 9 is invalid; `H_P2..=H_P9` number the parameters.
-    pub(crate) const H_P9: i64 = -62;
+    pub(crate) const H_P9: i64 = bindings::H_P9 as i64;
     /// The call is not valid in the current state.
-    pub(crate) const H_STATE: i64 = -75;
+    pub(crate) const H_STATE: i64 = bindings::H_STATE as i64;
     /// The resource is in use.
-    pub(crate) const H_IN_USE: i64 = -77;
+    pub(crate) const H_IN_USE: i64 = bindings::H_IN_USE as i64;
     /// A guest state element has an unknown ID.
-    pub(crate) const H_INVALID_ELEMENT_ID: i64 = -79;
+    pub(crate) const H_INVALID_ELEMENT_ID: i64 = bindings::H_INVALID_ELEMENT_ID as i64;
     /// A guest state element has the wrong size.
-    pub(crate) const H_INVALID_ELEMENT_SIZE: i64 = -80;
+    pub(crate) const H_INVALID_ELEMENT_SIZE: i64 = bindings::H_INVALID_ELEMENT_SIZE as i64;
     /// A guest state element has an invalid value.
-    pub(crate) const H_INVALID_ELEMENT_VALUE: i64 = -81;
+    pub(crate) const H_INVALID_ELEMENT_VALUE: i64 = bindings::H_INVALID_ELEMENT_VALUE as i64;
     /// The vCPU state is not owned by the hypervisor.
-    pub(crate) const H_GUEST_VCPU_STATE_NOT_HV_OWNED: i64 = -87;
+    pub(crate) const H_GUEST_VCPU_STATE_NOT_HV_OWNED: i64 =
+        bindings::H_GUEST_VCPU_STATE_NOT_HV_OWNED as i64;
     /// Last of the unsupported-flag statuses (which flag is encoded).
-    pub(crate) const H_UNSUPPORTED_FLAG_END: i64 = -511;
+    pub(crate) const H_UNSUPPORTED_FLAG_END: i64 = bindings::H_UNSUPPORTED_FLAG_END as i64;
     /// First of the unsupported-flag statuses.
-    pub(crate) const H_UNSUPPORTED_FLAG_START: i64 = -256;
+    pub(crate) const H_UNSUPPORTED_FLAG_START: i64 = bindings::H_UNSUPPORTED_FLAG_START as i64;
 }
 
 /// A PAPR status other than success, as the L0 returned it.
@@ -228,11 +244,16 @@ impl From<HcallError> for Error {
     }
 }
 
-/// Return registers r4..r7 of a successful call.
+/// Return registers r4..r7 of a call.
 pub(crate) type Returns = [u64; RETBUF_LEN];
 
+/// Argument registers r4..r9 of a call.
+pub(crate) type Args = [u64; ARGS_LEN];
+
 /// `PLPAR_HCALL_BUFSIZE`: the return buffer of `plpar_hcall`.
-const RETBUF_LEN: usize = 4;
+const RETBUF_LEN: usize = bindings::PLPAR_HCALL_BUFSIZE as usize;
+/// Arguments `plpar_hcall` passes after the opcode.
+const ARGS_LEN: usize = 6;
 /// How often `H_BUSY` is retried before the call fails with `-EBUSY`.
 const BUSY_RETRIES: u32 = 1000;
 /// How long to give the CPU away between two `H_BUSY` retries.
@@ -249,38 +270,61 @@ fn long_busy_msecs(rc: i64) -> Option<u32> {
     }
 }
 
-/// Makes one H_GUEST_* call with up to six arguments, retrying transient
-/// statuses within bounds. Sleeps, so it must be called in process context.
-pub(crate) fn call(opcode: Opcode, args: &[u64]) -> Result<Returns, HcallError> {
+/// Makes one hypervisor call, once: `opcode` with `args` in r4..r9.
+/// Returns the status and r4..r7.
+///
+/// # Safety
+///
+/// Every L1 real address among `args`, and in any buffer they name, is of
+/// memory the L0 may use under `opcode`'s PAPR contract: allocated, not
+/// moved, and not used by anything else in a way the L0's accesses could
+/// disturb, for as long as the L0 may use it (the call, or until the
+/// guest is deleted for what the call registers).
+unsafe fn hv_once(opcode: Opcode, args: &Args) -> (i64, Returns) {
     // PPC64 only: the hcall ABI's registers, `unsigned long` and `u64` are
     // all 64 bits, so the `as` conversions below are lossless.
     const_assert!(size_of::<c_ulong>() == size_of::<u64>());
-    let mut a: [c_ulong; 6] = [0; 6];
-    for (reg, arg) in a.iter_mut().zip(args) {
-        *reg = *arg as c_ulong;
-    }
+    let mut ret: [c_ulong; RETBUF_LEN] = [0; RETBUF_LEN];
+    // SAFETY: `plpar_hcall` writes at most `PLPAR_HCALL_BUFSIZE` words to
+    // `ret`, which has that many; the memory the arguments name is the
+    // caller's to vouch for.
+    let rc = unsafe {
+        bindings::plpar_hcall(
+            opcode as c_ulong,
+            ret.as_mut_ptr(),
+            args[0] as c_ulong,
+            args[1] as c_ulong,
+            args[2] as c_ulong,
+            args[3] as c_ulong,
+            args[4] as c_ulong,
+            args[5] as c_ulong,
+        )
+    } as i64;
+    (rc, ret.map(|r| r as u64))
+}
+
+/// The retry policy of every call, over `hv`, which makes one attempt:
+/// `H_BUSY` up to [`BUSY_RETRIES`] times with a short sleep, long-busy
+/// hints within [`LONG_BUSY_BUDGET_MS`]; before each retry `resume` may
+/// change the arguments from what the busy attempt returned (H_GUEST_CREATE
+/// passes its continuation token so). Every attempt is counted, module-wide
+/// and in `tally`. Sleeps, so it must be called in process context.
+///
+/// The real calls pass [`hv_once`] as `hv`; the KUnit suite passes a
+/// pretend L0, to drive the busy paths QEMU's L0 never takes.
+pub(crate) fn retrying(
+    opcode: Opcode,
+    mut args: Args,
+    tally: &mut Tally,
+    mut hv: impl FnMut(&Args) -> (i64, Returns),
+    mut resume: impl FnMut(&mut Args, &Returns),
+) -> Result<Returns, HcallError> {
     let mut busy = 0u32;
     let mut slept_ms = 0u32;
     loop {
-        let mut ret: [c_ulong; RETBUF_LEN] = [0; RETBUF_LEN];
-        // SAFETY: `plpar_hcall` writes at most `PLPAR_HCALL_BUFSIZE` (4)
-        // words to `ret`, which has that many. The arguments are plain
-        // values passed in registers; none of the calls made here hands
-        // the L0 an address.
-        let rc = unsafe {
-            bindings::plpar_hcall(
-                opcode as c_ulong,
-                ret.as_mut_ptr(),
-                a[0],
-                a[1],
-                a[2],
-                a[3],
-                a[4],
-                a[5],
-            )
-        } as i64;
+        let (rc, ret) = hv(&args);
         CALLS[opcode.index()].fetch_add(1, Relaxed);
-        let ret = ret.map(|r| r as u64);
+        tally.0 += 1;
         if rc == status::H_SUCCESS {
             return Ok(ret);
         }
@@ -304,39 +348,33 @@ pub(crate) fn call(opcode: Opcode, args: &[u64]) -> Result<Returns, HcallError> 
         } else {
             return Err(fail);
         }
+        resume(&mut args, &ret);
     }
 }
 
-/// `firmware_has_feature(feature)`: whether the firmware (here the L0)
-/// advertised `feature`, one of the `FW_FEATURE_*` bits of
-/// `asm/firmware.h`.
-pub(crate) fn firmware_has_feature(feature: c_ulong) -> bool {
-    // SAFETY: `powerpc_firmware_features` is written once during early boot
-    // and only read afterwards.
-    let features = unsafe { bindings::powerpc_firmware_features };
-    features & feature != 0
-}
-
-/// Whether this kernel runs as a logical partition under a PAPR hypervisor
-/// (`firmware_has_feature(FW_FEATURE_LPAR)`).
-pub(crate) fn running_as_lpar() -> bool {
-    /// `FW_FEATURE_LPAR` in `asm/firmware.h`.
-    const FW_FEATURE_LPAR: c_ulong = 0x0000_0000_0040_0000;
-    firmware_has_feature(FW_FEATURE_LPAR)
-}
-
-/// The real address the L0 needs for `buf`: the L1's linear mapping is
-/// offset by `PAGE_OFFSET`. Buffers handed to the L0 must be physically
-/// contiguous, so they come from kmalloc (`KBox`, `KVec`), never vmalloc;
-/// anything outside the linear map is refused with `-EINVAL`.
-pub(crate) fn linear_map_pa(buf: &[u8]) -> Result<u64> {
-    const PAGE_OFFSET: u64 = bindings::CONFIG_PAGE_OFFSET as u64;
-    let start = buf.as_ptr() as u64;
-    // SAFETY: `high_memory` is set once during boot and only read after.
-    let high = unsafe { bindings::high_memory } as u64;
-    let end = start.checked_add(buf.len() as u64).ok_or(EINVAL)?;
-    if start < PAGE_OFFSET || end > high {
-        return Err(EINVAL);
+/// Makes one call with up to six arguments (the rest are 0), retrying
+/// transient statuses within bounds, counted in `tally`. Sleeps.
+///
+/// # Safety
+///
+/// As [`hv_once`]: every L1 real address among `args`, or in a buffer
+/// they name, is of memory the L0 may use for as long as `opcode`'s
+/// contract lets it.
+pub(crate) unsafe fn call(
+    opcode: Opcode,
+    args: &[u64],
+    tally: &mut Tally,
+) -> Result<Returns, HcallError> {
+    let mut a: Args = [0; ARGS_LEN];
+    for (reg, arg) in a.iter_mut().zip(args) {
+        *reg = *arg;
     }
-    Ok(start - PAGE_OFFSET)
+    retrying(
+        opcode,
+        a,
+        tally,
+        // SAFETY: the caller vouches for the memory `args` names.
+        |a| unsafe { hv_once(opcode, a) },
+        |_, _| {},
+    )
 }

@@ -7,7 +7,8 @@ use kernel::prelude::*;
 #[kunit_tests(rust_papr_nested_capabilities)]
 mod tests {
     use crate::hcall::capabilities::{self, Capabilities, ProcessorMode, SetOutcome};
-    use crate::hcall::{running_as_lpar, status, HvStatus};
+    use crate::hcall::{status, HvStatus, Tally};
+    use crate::platform::running_as_lpar;
     use kernel::prelude::*;
 
     /// The L1 of the test configuration is a pseries LPAR.
@@ -42,7 +43,9 @@ mod tests {
     /// H_PARAMETER, which becomes -EINVAL.
     #[test]
     fn unknown_flags_refused() {
-        let e = crate::hcall::call(crate::hcall::Opcode::GetCapabilities, &[1])
+        let op = crate::hcall::Opcode::GetCapabilities;
+        // SAFETY: H_GUEST_GET_CAPABILITIES passes no address.
+        let e = unsafe { crate::hcall::call(op, &[1], &mut Tally::default()) }
             .err()
             .map(|e| e.status);
         assert_eq!(e, Some(HvStatus(status::H_PARAMETER)));

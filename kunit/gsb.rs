@@ -244,10 +244,11 @@ mod tests {
         m.guest_pgtable_size = SENTINEL;
         m.guest_pgtable_size_max = SENTINEL;
         m.guest_pgtable_reclaim = SENTINEL;
-        let mut s = storage(m.buffer_size())?;
+        let len = m.buffer_size();
+        let mut s = crate::hcall::mem::L0Mem::zeroed(len)?;
         let mut w = Writer::new(&mut s, Scope::Host)?;
         m.fill(&mut w)?;
-        state::get(Scope::Host, 0, 0, &mut s)?;
+        state::get(Scope::Host, 0, 0, &mut s, len, &mut Default::default())?;
         let p = Parsed::parse(&s, Trailing::Reject)?;
         assert_eq!(p.count(), 5);
         for id in HostWideCounters::IDS {

@@ -1,15 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Running L2 code on the real L0: the payloads of `vcpu::payload`, the
-//! run path's counters, and the benchmark's hypervisor calls per exit.
+//! Running L2 code on the real L0: the payloads of `demo::payload`, the
+//! run path's counters and its distrust of the run-output buffer, and the
+//! benchmark's hypervisor calls per exit.
 
 use kernel::prelude::*;
 
 #[kunit_tests(rust_papr_nested_run)]
 mod tests {
+    use crate::demo::{bench, payload};
     use crate::gsb::{Id, Value};
     use crate::hcall::{self, Opcode};
-    use crate::vcpu::{bench, exit::Exit, payload, stats};
+    use crate::vcpu::{exit::Exit, pgtable::PartitionTree, stats};
     use kernel::prelude::*;
 
     /// Payload (a): two hypervisor calls; GPR3 comes back in the
@@ -115,6 +117,100 @@ mod tests {
         assert_eq!(after.last_received.bytes, 4 + 10 * (4 + 8));
         assert_eq!(after.sent.bytes, before.sent.bytes + 40);
         assert_eq!(after.received.bytes, before.received.bytes + 124);
+        Ok(())
+    }
+
+    /// Writes a run-output buffer as a misbehaving L0 would: `count` in the
+    /// header, then `elems` (raw ID and data).
+    fn forge(out: &mut [u8], count: u32, elems: &[(u16, &[u8])]) {
+        out[..4].copy_from_slice(&count.to_be_bytes());
+        let mut at = 4;
+        for (id, data) in elems {
+            out[at..at + 2].copy_from_slice(&id.to_be_bytes());
+            out[at + 2..at + 4].copy_from_slice(&(data.len() as u16).to_be_bytes());
+            out[at + 4..at + 4 + data.len()].copy_from_slice(data);
+            at += 4 + data.len();
+        }
+    }
+
+    /// The run-output buffer is untrusted input: an element of another
+    /// scope or a meta element, a malformed buffer, or an exit without its
+    /// registers fails the run with -EPROTO, counted, and nothing of it
+    /// reaches the vCPU's state.
+    #[test]
+    fn forged_run_output_refused() -> Result {
+        let mut g = payload::guest_with_code(&[payload::insn::SC_1])?;
+        let v = payload::vcpu0(&mut g)?;
+        let hcall_exit = Exit::HypervisorCall.vector();
+        let eight = 7u64.to_be_bytes();
+        let sixteen = [0x11u8; 16];
+        let forged: [(u32, &[(u16, &[u8])]); 4] = [
+            // TB_OFFSET: guest-wide.
+            (1, &[(0x0004, &eight)]),
+            // L0_GUEST_HEAP: host-wide.
+            (1, &[(0x0800, &eight)]),
+            // RUN_INPUT: the L1's record of its own buffer.
+            (1, &[(0x0C00, &sixteen)]),
+            // A count the bytes do not hold.
+            (9, &[(0x1003, &eight)]),
+        ];
+        for (count, elems) in forged {
+            let failed = stats::snapshot().failed;
+            let sent = v.begin_run()?;
+            forge(v.run_output_mut(), count, elems);
+            assert_eq!(v.end_run(hcall_exit, sent), Err(EPROTO));
+            assert_eq!(stats::snapshot().failed, failed + 1);
+            assert_eq!(v.cached(Id::GPRS[3]), None);
+            assert!(v.cached(Id::RUN_INPUT).is_some());
+        }
+        Ok(())
+    }
+
+    /// The run-output buffer's count is cleared before each run: an L0 that
+    /// returned without writing it cannot make the last exit look fresh.
+    #[test]
+    fn stale_run_output_refused() -> Result {
+        let mut g = payload::guest_with_code(&[payload::insn::SC_1])?;
+        let v = payload::vcpu0(&mut g)?;
+        v.set(Id::GPRS[3], Value::Be64(0x4242))?;
+        let exit = payload::run_logged("stale output", v, payload::HDEC_TICKS)?;
+        assert_eq!(exit, Exit::HypervisorCall);
+        assert_eq!(v.cached(Id::GPRS[3]), Some(Value::Be64(0x4242)));
+        // The same exit again, as if H_GUEST_RUN_VCPU had returned 0xC00
+        // without writing the buffer.
+        let failed = stats::snapshot().failed;
+        let sent = v.begin_run()?;
+        assert_eq!(v.end_run(Exit::HypervisorCall.vector(), sent), Err(EPROTO));
+        assert_eq!(stats::snapshot().failed, failed + 1);
+        assert_eq!(v.cached(Id::GPRS[3]), None);
+        // An exit that brings no registers is fine with an empty buffer.
+        let sent = v.begin_run()?;
+        let hdec = Exit::HypervisorDecrementer.vector();
+        assert_eq!(v.end_run(hdec, sent)?, Exit::HypervisorDecrementer);
+        Ok(())
+    }
+
+    /// A guest given a new tree runs from it, and the old tree is freed
+    /// only after the L0 was told to forget it (where it has the call).
+    #[test]
+    fn tree_replaced() -> Result {
+        let mut g = payload::guest_with_code(&payload::A_CODE)?;
+        let before = g.invalidations();
+        let mut tree = PartitionTree::new()?;
+        let page = tree.map_new_page(payload::CODE_GRA)?;
+        page[..4].copy_from_slice(&payload::insn::ILLEGAL.to_be_bytes());
+        tree.map_process_table(payload::PROCESS_TABLE_GRA)?;
+        g.set_partition_tree(tree)?;
+        let want = u64::from(hcall::invalidate::available());
+        assert_eq!(g.invalidations() - before, want);
+        let v = payload::vcpu0(&mut g)?;
+        v.set(Id::NIA, Value::Be64(payload::CODE_GRA))?;
+        let exit = payload::run_logged("tree replaced", v, payload::HDEC_TICKS)?;
+        assert_eq!(exit, Exit::EmulationAssist);
+        assert_eq!(
+            v.cached(Id::HEIR),
+            Some(Value::Be32(payload::insn::ILLEGAL))
+        );
         Ok(())
     }
 

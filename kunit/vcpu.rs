@@ -7,10 +7,10 @@ use kernel::prelude::*;
 #[kunit_tests(rust_papr_nested_vcpu)]
 mod tests {
     use crate::gsb::ids::{Class, ElemType, Scope};
-    use crate::gsb::value::{PartitionTable, ProcessTable, Vec128};
-    use crate::gsb::{Id, IdSet, Parsed, Trailing, Value};
-    use crate::hcall::{self, guest::VcpuFlags, status, HvStatus, Opcode};
-    use crate::vcpu::Guest;
+    use crate::gsb::value::{BufferInfo, Vec128};
+    use crate::gsb::{Id, IdSet, Parsed, Trailing, Value, Writer};
+    use crate::hcall::{self, guest::VcpuFlags, mem::L0Mem, status, HvStatus, Opcode, Tally};
+    use crate::vcpu::{pgtable::PartitionTree, Guest};
     use kernel::prelude::*;
 
     fn gpr(n: u8) -> Id {
@@ -106,7 +106,12 @@ mod tests {
         assert_eq!(g.vcpu_count(), 1);
         // COPY_MEMORY reports what the L0 answers: QEMU's has no such call
         // (and offers no COPY_MEM capability).
-        let copy = hcall::guest::copy_memory(g.id(), 0, 0x1000, 8).map_err(|e| e.status);
+        let mut src = L0Mem::zeroed(8)?;
+        // SAFETY: `src` is L1 memory of 8 bytes, alive for the call; the L0
+        // refuses the call before touching any memory.
+        let copy = unsafe { hcall::guest::copy_memory(g.id(), src.real_address(), 0x1000, 8) }
+            .map_err(|e| e.status);
+        src[0] = 1;
         assert_eq!(copy, Err(HvStatus(status::H_FUNCTION)));
         assert_eq!(HvStatus(status::H_FUNCTION).to_errno(), EOPNOTSUPP);
         Ok(())
@@ -143,22 +148,13 @@ mod tests {
         }
         assert_eq!(hcall::calls(Opcode::GetState), gets + 3);
 
-        // QEMU takes only a 52-bit radix tree and 4 KiB or 16 MiB process
-        // tables (it aborts on others).
-        let part = PartitionTable {
-            address: 0x1_0000,
-            ea_bits: 52,
-            gpd_size: 0x1000,
-        };
-        let proc_table = ProcessTable {
-            address: 0x2_0000,
-            gpd_size: 0x1000,
-        };
+        // The tables come from a tree the guest owns (QEMU takes only a
+        // 52-bit radix tree and 4 KiB or 16 MiB process tables).
+        let mut tree = PartitionTree::new()?;
+        let proc_table = tree.map_process_table(0x1_0000)?;
+        let part = tree.partition_table();
         assert_eq!(g.get(Id::PARTITION_TABLE), Err(ENOENT));
-        g.set(&[
-            (Id::PARTITION_TABLE, Value::PartitionTable(part)),
-            (Id::PROCESS_TABLE, Value::ProcessTable(proc_table)),
-        ])?;
+        g.set_partition_tree(tree)?;
         assert_eq!(g.get(Id::PARTITION_TABLE)?, Value::PartitionTable(part));
         assert_eq!(g.get(Id::PROCESS_TABLE)?, Value::ProcessTable(proc_table));
         let Value::Be32(pvr) = g.get(Id::LOGICAL_PVR)? else {
@@ -190,6 +186,74 @@ mod tests {
             Err(EPERM)
         );
         assert_eq!(hcall::calls_total(), before);
+        Ok(())
+    }
+
+    /// No safe path hands the L0 an address of the caller's choosing: the
+    /// IDs that name L1 memory are refused with -EPERM, by the vCPU, the
+    /// guest and the SET call itself, before any hcall.
+    #[test]
+    fn l1_memory_ids_refused() -> Result {
+        let mut g = Guest::create()?;
+        let v = g.create_vcpu(VcpuFlags::default())?;
+        let (gid, vid) = (v.guest_id(), v.id());
+        let before = hcall::calls_total();
+        let buf = Value::BufferInfo(BufferInfo {
+            address: 0x10_0000,
+            size: 4096,
+        });
+        assert_eq!(v.set(Id::RUN_INPUT, buf), Err(EPERM));
+        assert_eq!(v.set(Id::RUN_OUTPUT, buf), Err(EPERM));
+        assert_eq!(v.set(Id::VPA, Value::Be64(0x10_0000)), Err(EPERM));
+        assert_eq!(v.fill_run_input()?.elements, 0);
+        let tree = PartitionTree::new()?;
+        let part = Value::PartitionTable(tree.partition_table());
+        assert_eq!(g.set(&[(Id::PARTITION_TABLE, part)]), Err(EPERM));
+        let mut raw = L0Mem::zeroed(64)?;
+        let len = {
+            let mut w = Writer::new(&mut raw, Scope::Thread)?;
+            w.put_be64(Id::VPA, 0x10_0000)?;
+            w.len()
+        };
+        let mut tally = Tally::default();
+        let r = hcall::state::set(Scope::Thread, gid, vid, &mut raw, len, &mut tally);
+        assert_eq!(r, Err(EPERM));
+        assert_eq!(tally.count(), 0);
+        assert_eq!(hcall::calls_total(), before);
+        Ok(())
+    }
+
+    /// H_GUEST_CREATE on H_BUSY passes back the continuation token the L0
+    /// returned, as the PAPR asks, rather than starting a new creation;
+    /// driven through a pretend L0, since QEMU's is never busy.
+    #[test]
+    fn create_busy_passes_token() -> Result {
+        const TOKEN: u64 = 0x5eed;
+        let mut seen = KVec::new();
+        let mut attempt = 0;
+        let id = hcall::guest::create_with(|args| {
+            let _ = seen.push(args[1], GFP_KERNEL);
+            attempt += 1;
+            match attempt {
+                1 => (status::H_BUSY, [TOKEN, 0, 0, 0]),
+                2 => (status::H_LONG_BUSY_ORDER_1_MSEC, [TOKEN + 1, 0, 0, 0]),
+                _ => (status::H_SUCCESS, [42, 0, 0, 0]),
+            }
+        })
+        .map_err(Error::from)?;
+        assert_eq!(id, 42);
+        assert_eq!(
+            &seen[..],
+            &[hcall::guest::CREATE_NO_CONTINUATION, TOKEN, TOKEN + 1]
+        );
+        // A status other than busy ends the call at once.
+        let mut calls = 0;
+        let e = hcall::guest::create_with(|_| {
+            calls += 1;
+            (status::H_PARAMETER, [0; 4])
+        });
+        assert_eq!(e.map_err(|e| e.status), Err(HvStatus(status::H_PARAMETER)));
+        assert_eq!(calls, 1);
         Ok(())
     }
 
@@ -260,7 +324,7 @@ mod tests {
     /// its guests are deleted when dropped.
     #[test]
     fn selfcheck_params() -> Result {
-        use crate::vcpu::selfcheck;
+        use crate::demo::selfcheck;
         let before = hcall::calls_total();
         assert_eq!(selfcheck::run(1, 0).err(), Some(EINVAL));
         assert_eq!(selfcheck::run(2, 600).err(), Some(EINVAL));
@@ -276,17 +340,19 @@ mod tests {
         Ok(())
     }
 
-    /// VPA registration goes alone: QEMU's L0 has no VPA element and
-    /// refuses the request (H_P3, -EINVAL), and the vCPU's other state
-    /// still flushes.
+    /// VPA registration goes alone, with a VPA of the vCPU's own: QEMU's
+    /// L0 has no VPA element and refuses the request (H_P3, -EINVAL), and
+    /// the vCPU's other state still flushes.
     #[test]
     fn vpa_registration() -> Result {
         let mut g = Guest::create()?;
         let v = g.create_vcpu(VcpuFlags::default())?;
         v.set(gpr(5), Value::Be64(5))?;
-        let sets = hcall::calls(Opcode::SetState);
-        assert_eq!(v.set_vpa(0x10_0000), Err(EINVAL));
-        assert_eq!(hcall::calls(Opcode::SetState), sets + 1);
+        let sets = v.hcalls();
+        assert_eq!(v.register_vpa(), Err(EINVAL));
+        assert_eq!(v.hcalls(), sets + 1);
+        // The VPA stays the vCPU's until the guest is deleted.
+        assert_eq!(v.register_vpa(), Err(EBUSY));
         v.flush()?;
         v.forget_clean();
         assert_eq!(v.get(gpr(5))?, Value::Be64(5));

@@ -4,42 +4,6 @@
 
 use crate::gsb::Id;
 
-/// A typed vCPU exit.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Exit {
-    /// 0xC00: the L2 made a hypervisor call (`sc 1`); GPR3-12 hold it.
-    HypervisorCall,
-    /// 0x980: the hypervisor decrementer expired.
-    HypervisorDecrementer,
-    /// 0x500: an external interrupt.
-    External,
-    /// 0xE00: hypervisor data storage interrupt (HDAR, HDSISR, ASDR).
-    DataStorage,
-    /// 0xE20: hypervisor instruction storage interrupt (HDAR, ASDR).
-    InstructionStorage,
-    /// 0xE40: hypervisor emulation assistance (HEIR).
-    EmulationAssist,
-    /// 0xF80: hypervisor facility unavailable (HFSCR).
-    FacilityUnavailable,
-    /// Any other vector, as the L0 gave it.
-    Other(u64),
-}
-
-/// Vector of [`Exit::HypervisorCall`].
-const VEC_HCALL: u64 = 0xC00;
-/// Vector of [`Exit::HypervisorDecrementer`].
-const VEC_HDEC: u64 = 0x980;
-/// Vector of [`Exit::External`].
-const VEC_EXTERNAL: u64 = 0x500;
-/// Vector of [`Exit::DataStorage`].
-const VEC_HDSI: u64 = 0xE00;
-/// Vector of [`Exit::InstructionStorage`].
-const VEC_HISI: u64 = 0xE20;
-/// Vector of [`Exit::EmulationAssist`].
-const VEC_HEAI: u64 = 0xE40;
-/// Vector of [`Exit::FacilityUnavailable`].
-const VEC_HFAC: u64 = 0xF80;
-
 /// GPR3-GPR12: a hypervisor call's number and arguments.
 const HCALL_REGS: [Id; 10] = [
     Id::GPRS[3],
@@ -54,83 +18,92 @@ const HCALL_REGS: [Id; 10] = [
     Id::GPRS[12],
 ];
 
+/// Declares [`Exit`]: each named exit once, with its vector, its counter
+/// name and the registers the PAPR has the L0 put in the run-output buffer
+/// for it; [`Exit::Other`] takes every other vector.
+macro_rules! exits {
+    ($($(#[$doc:meta])* $variant:ident = $vector:literal, $name:literal, $regs:expr;)*) => {
+        /// A typed vCPU exit.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub(crate) enum Exit {
+            $($(#[$doc])* $variant,)*
+            /// Any other vector, as the L0 gave it.
+            Other(u64),
+        }
+
+        impl Exit {
+            /// Every exit with a vector of its own, in counter order.
+            pub(crate) const NAMED: [Exit; [$(Exit::$variant),*].len()] = [$(Exit::$variant),*];
+
+            /// The exit for vector `reason`.
+            pub(crate) const fn from_reason(reason: u64) -> Exit {
+                match reason {
+                    $($vector => Exit::$variant,)*
+                    other => Exit::Other(other),
+                }
+            }
+
+            /// The interrupt vector.
+            pub(crate) const fn vector(self) -> u64 {
+                match self {
+                    $(Exit::$variant => $vector,)*
+                    Exit::Other(v) => v,
+                }
+            }
+
+            /// A short name, for logs and counters.
+            pub(crate) const fn name(self) -> &'static str {
+                match self {
+                    $(Exit::$variant => $name,)*
+                    Exit::Other(_) => "other",
+                }
+            }
+
+            /// The registers that tell what happened, as the PAPR has the
+            /// L0 put them in the run-output buffer for this exit (with NIA
+            /// and MSR for the interrupts). Empty where the L0 sends none.
+            pub(crate) const fn registers(self) -> &'static [Id] {
+                match self {
+                    $(Exit::$variant => $regs,)*
+                    Exit::Other(_) => &[],
+                }
+            }
+        }
+    };
+}
+
+exits! {
+    /// The L2 made a hypervisor call (`sc 1`); GPR3-12 hold it.
+    HypervisorCall = 0xC00, "hypervisor_call", &HCALL_REGS;
+    /// The hypervisor decrementer expired.
+    HypervisorDecrementer = 0x980, "hypervisor_decrementer", &[];
+    /// An external interrupt.
+    External = 0x500, "external", &[];
+    /// Hypervisor data storage interrupt (HDAR, HDSISR, ASDR).
+    DataStorage = 0xE00, "data_storage", &[Id::HDAR, Id::HDSISR, Id::ASDR, Id::NIA, Id::MSR];
+    /// Hypervisor instruction storage interrupt (HDAR, ASDR).
+    InstructionStorage = 0xE20, "instruction_storage", &[Id::HDAR, Id::ASDR, Id::NIA, Id::MSR];
+    /// Hypervisor emulation assistance (HEIR).
+    EmulationAssist = 0xE40, "emulation_assist", &[Id::HEIR, Id::NIA, Id::MSR];
+    /// Hypervisor facility unavailable (HFSCR).
+    FacilityUnavailable = 0xF80, "facility_unavailable", &[Id::HFSCR, Id::NIA, Id::MSR];
+}
+
 impl Exit {
-    /// How many kinds of exit [`Exit::index`] tells apart.
-    pub(crate) const KINDS: usize = 8;
+    /// How many counters [`Exit::index`] tells apart: one per named exit,
+    /// and one that every [`Exit::Other`] shares.
+    pub(crate) const KINDS: usize = Exit::NAMED.len() + 1;
 
-    /// The exit for vector `reason`.
-    pub(crate) const fn from_reason(reason: u64) -> Exit {
-        match reason {
-            VEC_HCALL => Exit::HypervisorCall,
-            VEC_HDEC => Exit::HypervisorDecrementer,
-            VEC_EXTERNAL => Exit::External,
-            VEC_HDSI => Exit::DataStorage,
-            VEC_HISI => Exit::InstructionStorage,
-            VEC_HEAI => Exit::EmulationAssist,
-            VEC_HFAC => Exit::FacilityUnavailable,
-            other => Exit::Other(other),
-        }
-    }
-
-    /// The interrupt vector.
-    pub(crate) const fn vector(self) -> u64 {
-        match self {
-            Exit::HypervisorCall => VEC_HCALL,
-            Exit::HypervisorDecrementer => VEC_HDEC,
-            Exit::External => VEC_EXTERNAL,
-            Exit::DataStorage => VEC_HDSI,
-            Exit::InstructionStorage => VEC_HISI,
-            Exit::EmulationAssist => VEC_HEAI,
-            Exit::FacilityUnavailable => VEC_HFAC,
-            Exit::Other(v) => v,
-        }
-    }
-
-    /// Position in the per-reason counters; every [`Exit::Other`] shares
-    /// the last one.
+    /// Position in the per-reason counters: the position in
+    /// [`Exit::NAMED`], or the last for [`Exit::Other`].
     pub(crate) const fn index(self) -> usize {
-        match self {
-            Exit::HypervisorCall => 0,
-            Exit::HypervisorDecrementer => 1,
-            Exit::External => 2,
-            Exit::DataStorage => 3,
-            Exit::InstructionStorage => 4,
-            Exit::EmulationAssist => 5,
-            Exit::FacilityUnavailable => 6,
-            Exit::Other(_) => 7,
+        let mut i = 0;
+        while i < Exit::NAMED.len() {
+            if Exit::NAMED[i].vector() == self.vector() {
+                return i;
+            }
+            i += 1;
         }
-    }
-
-    /// The name of the counter at `index` (see [`Exit::index`]).
-    pub(crate) const fn index_name(index: usize) -> &'static str {
-        match index {
-            0 => "hypervisor_call",
-            1 => "hypervisor_decrementer",
-            2 => "external",
-            3 => "data_storage",
-            4 => "instruction_storage",
-            5 => "emulation_assist",
-            6 => "facility_unavailable",
-            _ => "other",
-        }
-    }
-
-    /// A short name, for logs.
-    pub(crate) const fn name(self) -> &'static str {
-        Exit::index_name(self.index())
-    }
-
-    /// The registers that tell what happened, as the PAPR has the L0 put
-    /// them in the run-output buffer for this exit (with NIA and MSR for
-    /// the interrupts). Empty where the L0 sends none.
-    pub(crate) const fn registers(self) -> &'static [Id] {
-        match self {
-            Exit::HypervisorCall => &HCALL_REGS,
-            Exit::DataStorage => &[Id::HDAR, Id::HDSISR, Id::ASDR, Id::NIA, Id::MSR],
-            Exit::InstructionStorage => &[Id::HDAR, Id::ASDR, Id::NIA, Id::MSR],
-            Exit::EmulationAssist => &[Id::HEIR, Id::NIA, Id::MSR],
-            Exit::FacilityUnavailable => &[Id::HFSCR, Id::NIA, Id::MSR],
-            _ => &[],
-        }
+        Exit::NAMED.len()
     }
 }

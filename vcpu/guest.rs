@@ -8,7 +8,7 @@ use super::{
     Vcpu,
 };
 use crate::gsb::{ids::Scope, Id, Parsed, Trailing, Value, Writer};
-use crate::hcall::{self, guest::VcpuFlags};
+use crate::hcall::{self, guest::VcpuFlags, mem::L0Mem, Tally};
 use kernel::prelude::*;
 
 /// Bytes of a guest-wide request: the header and the largest guest-wide
@@ -19,6 +19,14 @@ const GUEST_WIDE_BUF: usize = 4 + (4 + 24) + (4 + 16) + (4 + 4) + (4 + 8) + 2 * 
 const MAX_BUF: usize = 1 << 20;
 
 /// A guest created at the L0. Dropping it deletes it there, with its vCPUs.
+///
+/// # Invariants
+///
+/// - `id` is a guest the L0 created for this L1 and has not deleted.
+/// - Everything the L0 was given for the guest (the vCPUs' run buffers
+///   and VPAs, the partition-scoped tree, which holds the process table
+///   and the L2 pages) is owned by the guest, and freed only after the L0
+///   has deleted it; if the delete fails it is leaked, never freed.
 pub(crate) struct Guest {
     id: u64,
     /// GSID_RUN_OUTPUT_MIN_SIZE as the L0 reported it (QEMU's L0 keeps it
@@ -28,7 +36,11 @@ pub(crate) struct Guest {
     /// The id the next vCPU gets at the L0.
     next_vcpu: u64,
     vcpus: KVec<Vcpu>,
-    scratch: KVec<u8>,
+    scratch: L0Mem,
+    /// Guest-wide calls made for this guest.
+    tally: Tally,
+    /// H_RPT_INVALIDATE calls made for this guest.
+    invalidations: Tally,
     /// The partition and process tables as last set: write-only at QEMU's
     /// L0, which aborts on a read, so reads are served from here.
     part_table: Option<Value>,
@@ -41,14 +53,17 @@ pub(crate) struct Guest {
 impl Guest {
     /// Creates a guest at the L0. On failure nothing is left there.
     pub(crate) fn create() -> Result<Guest> {
-        let scratch = KVec::from_elem(0u8, GUEST_WIDE_BUF, GFP_KERNEL)?;
+        let scratch = L0Mem::zeroed(GUEST_WIDE_BUF)?;
         let id = hcall::guest::create()?;
+        // INVARIANT: the L0 just created `id`, and was given nothing yet.
         Ok(Guest {
             id,
             run_out_min: None,
             next_vcpu: 0,
             vcpus: KVec::new(),
             scratch,
+            tally: Tally::default(),
+            invalidations: Tally::default(),
             part_table: None,
             proc_table: None,
             tree: None,
@@ -78,7 +93,7 @@ impl Guest {
     /// API cannot delete one vCPU) unused, until the guest is deleted.
     pub(crate) fn create_vcpu(&mut self, flags: VcpuFlags) -> Result<&mut Vcpu> {
         self.vcpus.reserve(1, GFP_KERNEL)?;
-        let mut parts = super::VcpuParts::alloc()?;
+        let parts = super::VcpuParts::alloc()?;
         let id = self.next_vcpu;
         hcall::guest::create_vcpu(flags, self.id, id)?;
         self.next_vcpu += 1;
@@ -90,9 +105,14 @@ impl Guest {
                 n
             }
         };
-        parts.alloc_run_output(out_size)?;
-        let vcpu = Vcpu::register(self.id, id, parts)?;
-        self.vcpus.push(vcpu, GFP_KERNEL)?;
+        let vcpu = Vcpu::register(self.id, id, parts, out_size)?;
+        if let Err(e) = self.vcpus.push_within_capacity(vcpu) {
+            // Room was reserved above, so this does not happen; were it
+            // to, the registered vCPU must not be freed before the L0
+            // deletes the guest.
+            core::mem::forget(e);
+            return Err(ENOMEM);
+        }
         let last = self.vcpus.len() - 1;
         Ok(&mut self.vcpus[last])
     }
@@ -126,30 +146,46 @@ impl Guest {
         self.vcpus.len()
     }
 
-    /// Sets guest-wide elements (logical PVR, TB offset, partition table,
-    /// process table) with one H_GUEST_SET_STATE and the guest-wide flag.
-    /// Per-vCPU and read-only IDs are refused before any hcall.
+    /// Sets guest-wide elements (logical PVR, TB offset) with one
+    /// H_GUEST_SET_STATE and the guest-wide flag. Per-vCPU IDs (`-EINVAL`),
+    /// read-only IDs and the partition and process tables (`-EPERM`: the
+    /// guest registers those from the tree it owns,
+    /// [`Guest::set_partition_tree`]) are refused before any hcall.
+    #[cfg_attr(
+        not(CONFIG_RUST_PAPR_NESTED_KUNIT_TEST),
+        expect(dead_code, reason = "only the KUnit suites call it yet")
+    )]
     pub(crate) fn set(&mut self, elements: &[(Id, Value)]) -> Result {
-        let len = {
-            let mut w = Writer::new(&mut self.scratch, Scope::Guest).map_err(gsb_err)?;
-            for (id, v) in elements {
-                if id.is_read_only() {
-                    pr_err!("{} is read-only for the L1\n", id.name());
-                    return Err(EPERM);
-                }
-                w.put(*id, *v).map_err(gsb_err)?;
-            }
-            w.len()
-        };
-        hcall::state::set(Scope::Guest, self.id, 0, &mut self.scratch[..len])?;
-        for (id, v) in elements {
-            match *id {
-                Id::PARTITION_TABLE => self.part_table = Some(*v),
-                Id::PROCESS_TABLE => self.proc_table = Some(*v),
-                _ => {}
-            }
+        if let Some((id, _)) = elements.iter().find(|(id, _)| id.names_l1_memory()) {
+            pr_err!(
+                "{} names L1 memory: set by the guest's own tree\n",
+                id.name()
+            );
+            return Err(EPERM);
         }
-        Ok(())
+        let len = self.encode(elements)?;
+        hcall::state::set(
+            Scope::Guest,
+            self.id,
+            0,
+            &mut self.scratch,
+            len,
+            &mut self.tally,
+        )
+    }
+
+    /// Writes `elements` into the scratch buffer; read-only IDs are
+    /// refused. Returns the bytes written.
+    fn encode(&mut self, elements: &[(Id, Value)]) -> Result<usize> {
+        let mut w = Writer::new(&mut self.scratch, Scope::Guest).map_err(gsb_err)?;
+        for (id, v) in elements {
+            if id.is_read_only() {
+                pr_err!("{} is read-only for the L1\n", id.name());
+                return Err(EPERM);
+            }
+            w.put(*id, *v).map_err(gsb_err)?;
+        }
+        Ok(w.len())
     }
 
     /// Gives the guest its partition-scoped tree: one guest-wide SET of the
@@ -157,17 +193,65 @@ impl Guest {
     /// tree maps one, then the guest owns the tree, so its memory outlives
     /// the L0's use of it. A tree given before is dropped once the L0 has
     /// the new one.
+    ///
+    /// Should the SET fail, the L0 may have taken part of it: the new tree
+    /// is leaked, and the old one kept. Before an old tree is freed, the
+    /// L0 is told to drop what it cached of it (H_RPT_INVALIDATE, where it
+    /// has the call); if it refuses, the old tree is leaked.
     pub(crate) fn set_partition_tree(&mut self, tree: PartitionTree) -> Result {
-        let part = (
-            Id::PARTITION_TABLE,
-            Value::PartitionTable(tree.partition_table()?),
-        );
-        match tree.process_table() {
-            Some(t) => self.set(&[part, (Id::PROCESS_TABLE, Value::ProcessTable(t))])?,
-            None => self.set(&[part])?,
+        let part_table = tree.partition_table();
+        let proc_table = tree.process_table();
+        let part = (Id::PARTITION_TABLE, Value::PartitionTable(part_table));
+        let len = match proc_table {
+            Some(t) => self.encode(&[part, (Id::PROCESS_TABLE, Value::ProcessTable(t))])?,
+            None => self.encode(&[part])?,
+        };
+        // SAFETY: the buffer names the tree's root and process table, which
+        // the guest keeps from here on until the L0 has deleted it or
+        // dropped what it cached of them (type invariant); should the call
+        // fail, the tree is leaked below.
+        let set = unsafe {
+            hcall::state::set_registering(
+                Scope::Guest,
+                self.id,
+                0,
+                &mut self.scratch,
+                len,
+                &mut self.tally,
+            )
+        };
+        if let Err(e) = set {
+            pr_err!(
+                "guest {}: leaking the partition-scoped tree the L0 may have taken\n",
+                self.id
+            );
+            tree.leak();
+            return Err(e);
         }
-        self.tree = Some(tree);
+        self.part_table = Some(Value::PartitionTable(part_table));
+        self.proc_table = proc_table.map(Value::ProcessTable);
+        if let Some(old) = self.tree.replace(tree) {
+            self.retire_tree(old);
+        }
         Ok(())
+    }
+
+    /// Frees a tree the L0 no longer has as the guest's, once it has
+    /// dropped what it cached of it; leaks it if the L0 refuses.
+    fn retire_tree(&mut self, old: PartitionTree) {
+        if hcall::invalidate::available() {
+            if let Err(e) = hcall::invalidate::nested_all(self.id, &mut self.invalidations) {
+                pr_err!(
+                    "guest {}: H_RPT_INVALIDATE of the old tree: {} ({}); leaking it\n",
+                    self.id,
+                    e.status.name(),
+                    e.status.0
+                );
+                old.leak();
+                return;
+            }
+        }
+        drop(old);
     }
 
     /// Unmaps the L2 page at guest real address `gra`: out of the tree,
@@ -182,7 +266,9 @@ impl Guest {
         let page = tree.unmap_page(gra)?;
         if hcall::invalidate::available() {
             let end = gra + PAGE_SIZE as u64;
-            if let Err(e) = hcall::invalidate::nested_tlb_64k(self.id, gra, end) {
+            if let Err(e) =
+                hcall::invalidate::nested_tlb_64k(self.id, gra, end, &mut self.invalidations)
+            {
                 pr_err!(
                     "guest {}: H_RPT_INVALIDATE of {:#x}: {} ({}); leaking the page\n",
                     self.id,
@@ -190,12 +276,17 @@ impl Guest {
                     e.status.name(),
                     e.status.0
                 );
-                core::mem::forget(page);
+                page.leak();
                 return Err(e.into());
             }
         }
         drop(page);
         Ok(())
+    }
+
+    /// H_RPT_INVALIDATE calls made for this guest so far.
+    pub(crate) fn invalidations(&self) -> u64 {
+        self.invalidations.count()
     }
 
     /// The guest's partition-scoped tree, to map L2 memory.
@@ -233,7 +324,14 @@ impl Guest {
             w.put_request(id).map_err(gsb_err)?;
             w.len()
         };
-        hcall::state::get(Scope::Guest, self.id, vcpu, &mut self.scratch[..len])?;
+        hcall::state::get(
+            Scope::Guest,
+            self.id,
+            vcpu,
+            &mut self.scratch,
+            len,
+            &mut self.tally,
+        )?;
         let answer = Parsed::parse(&self.scratch[..len], Trailing::Reject).map_err(gsb_err)?;
         answer.get(id).ok_or(EPROTO)
     }
@@ -243,19 +341,16 @@ impl Drop for Guest {
     fn drop(&mut self) {
         if let Err(e) = hcall::guest::delete(self.id) {
             pr_err!(
-                "H_GUEST_DELETE({}) failed: {} ({}); the L0 keeps the guest\n",
+                "H_GUEST_DELETE({}) failed: {} ({}); the L0 keeps the guest: leaking its run buffers, VPAs, page tables and L2 memory\n",
                 self.id,
                 e.status.name(),
                 e.status.0
             );
-            // The L0 may still translate through the tree: its memory must
-            // never be reused, so it is leaked rather than freed.
+            // The L0 may still use all of it: it must never be reused, so
+            // it is leaked rather than freed.
+            core::mem::forget(core::mem::take(&mut self.vcpus));
             if let Some(tree) = self.tree.take() {
-                pr_err!(
-                    "leaking guest {}'s L2 memory, which the L0 may still use\n",
-                    self.id
-                );
-                core::mem::forget(tree);
+                tree.leak();
             }
         }
         // Otherwise the fields, the tree among them, are freed after this,

@@ -12,36 +12,50 @@
 //! `&mut self`, so the owner serialises; a `Guest` shared between threads
 //! goes behind the owner's own lock.
 
-pub(crate) mod bench;
 mod cache;
 pub(crate) mod exit;
 mod guest;
-pub(crate) mod payload;
 pub(crate) mod pgtable;
-pub(crate) mod selfcheck;
 pub(crate) mod stats;
 
 pub(crate) use guest::Guest;
 
 use crate::gsb::{ids::Scope, value::BufferInfo, Id, IdSet, Parsed, Trailing, Value, Writer};
-use crate::hcall::{self, linear_map_pa};
+use crate::hcall::{self, mem::L0Mem, Tally};
 use cache::StateCache;
 use kernel::prelude::*;
 use stats::Traffic;
 
+/// Bytes of the VPA the L1 registers for a vCPU (`struct lppaca` fits, and
+/// a power of two keeps it naturally aligned).
+const VPA_SIZE: usize = 1024;
+
 /// One vCPU of a guest.
+///
+/// # Invariants
+///
+/// - `run_in` and `run_out` are registered with the L0 as the vCPU's run
+///   buffers (and `vpa`, where present, may be registered as its VPA):
+///   they are freed only after the L0 has deleted the guest, since the
+///   [`Guest`] that owns the vCPU deletes itself first and leaks its vCPUs
+///   when that fails.
+/// - The cache never holds a dirty element that names L1 memory: such IDs
+///   are refused by [`Vcpu::set`], so the run-input buffer, which the L0
+///   applies as a SET, never registers memory.
 pub(crate) struct Vcpu {
     guest: u64,
     id: u64,
     /// H_GUEST_RUN_VCPU input: room for every thread-wide element.
-    run_in: KVec<u8>,
+    run_in: L0Mem,
     /// H_GUEST_RUN_VCPU output: the size the L0 asks for.
-    run_out: KVec<u8>,
+    run_out: L0Mem,
     /// GET and SET requests: room for every thread-wide element.
-    scratch: KVec<u8>,
+    scratch: L0Mem,
+    /// The VPA, once [`Vcpu::register_vpa`] has offered one to the L0.
+    vpa: Option<L0Mem>,
     cache: StateCache,
-    /// Timebase ticks the last H_GUEST_RUN_VCPU took, from the L1's side.
-    last_run_ticks: u64,
+    /// Hypervisor calls made for this vCPU.
+    tally: Tally,
 }
 
 /// Converts a codec error to a kernel one, and logs it.
@@ -52,9 +66,8 @@ fn gsb_err(e: crate::gsb::GsbError) -> Error {
 
 /// What a vCPU needs before the L0 is asked to create it.
 pub(crate) struct VcpuParts {
-    run_in: KVec<u8>,
-    run_out: KVec<u8>,
-    scratch: KVec<u8>,
+    run_in: L0Mem,
+    scratch: L0Mem,
     cache: StateCache,
 }
 
@@ -64,43 +77,55 @@ impl VcpuParts {
     fn alloc() -> Result<VcpuParts> {
         let in_size = IdSet::of_scope(Scope::Thread).buffer_size();
         Ok(VcpuParts {
-            run_in: KVec::from_elem(0u8, in_size, GFP_KERNEL)?,
-            run_out: KVec::new(),
-            scratch: KVec::from_elem(0u8, in_size, GFP_KERNEL)?,
+            run_in: L0Mem::zeroed(in_size)?,
+            scratch: L0Mem::zeroed(in_size)?,
             cache: StateCache::new()?,
         })
     }
+}
 
-    /// The output buffer, once the L0 has said how big.
-    fn alloc_run_output(&mut self, size: usize) -> Result {
-        self.run_out = KVec::from_elem(0u8, size, GFP_KERNEL)?;
-        Ok(())
-    }
+/// The elements of a run-output buffer the L1 takes: thread-wide state
+/// other than the meta elements, which only the L1 sets.
+fn takes_from_run_output(id: Id) -> bool {
+    id.scope() == Scope::Thread && !id.names_l1_memory()
 }
 
 impl Vcpu {
-    /// Registers the run buffers of vCPU `id`, created at the L0.
-    fn register(guest: u64, id: u64, parts: VcpuParts) -> Result<Vcpu> {
+    /// Registers the run buffers of vCPU `id`, created at the L0, with a
+    /// run-output buffer of `out_size` bytes. Should the registration
+    /// fail, the L0 may have taken one of them: both are leaked, never
+    /// freed.
+    fn register(guest: u64, id: u64, parts: VcpuParts, out_size: usize) -> Result<Vcpu> {
         let mut v = Vcpu {
             guest,
             id,
             run_in: parts.run_in,
-            run_out: parts.run_out,
+            run_out: L0Mem::zeroed(out_size)?,
             scratch: parts.scratch,
+            vpa: None,
             cache: parts.cache,
-            last_run_ticks: 0,
+            tally: Tally::default(),
         };
-        v.register_run_buffers()?;
+        if let Err(e) = v.register_run_buffers() {
+            pr_err!(
+                "guest {} vCPU {}: leaking its run buffers, which the L0 may have taken\n",
+                guest,
+                id
+            );
+            v.run_in.leak();
+            v.run_out.leak();
+            return Err(e);
+        }
         Ok(v)
     }
 
     fn register_run_buffers(&mut self) -> Result {
         let run_in = BufferInfo {
-            address: linear_map_pa(&self.run_in)?,
+            address: self.run_in.real_address(),
             size: self.run_in.len() as u64,
         };
         let run_out = BufferInfo {
-            address: linear_map_pa(&self.run_out)?,
+            address: self.run_out.real_address(),
             size: self.run_out.len() as u64,
         };
         let mut w = Writer::new(&mut self.scratch, Scope::Thread).map_err(gsb_err)?;
@@ -108,7 +133,19 @@ impl Vcpu {
         w.put_buffer_info(Id::RUN_OUTPUT, run_out)
             .map_err(gsb_err)?;
         let len = w.len();
-        hcall::state::set(Scope::Thread, self.guest, self.id, &mut self.scratch[..len])?;
+        // SAFETY: the buffer names `run_in` and `run_out`, which the vCPU
+        // keeps until the L0 has deleted the guest (type invariant), and
+        // which [`Vcpu::register`] leaks should this call fail.
+        unsafe {
+            hcall::state::set_registering(
+                Scope::Thread,
+                self.guest,
+                self.id,
+                &mut self.scratch,
+                len,
+                &mut self.tally,
+            )
+        }?;
         self.cache.fill(Id::RUN_INPUT, Value::BufferInfo(run_in));
         self.cache.fill(Id::RUN_OUTPUT, Value::BufferInfo(run_out));
         Ok(())
@@ -124,10 +161,17 @@ impl Vcpu {
         self.id
     }
 
+    /// Hypervisor calls made for this vCPU since it was created, retries
+    /// included: what a check or report of one vCPU counts, whatever else
+    /// runs on the module meanwhile.
+    pub(crate) fn hcalls(&self) -> u64 {
+        self.tally.count()
+    }
+
     /// Bytes of the run-input and run-output buffers.
     #[cfg_attr(
         not(CONFIG_RUST_PAPR_NESTED_KUNIT_TEST),
-        allow(dead_code, reason = "only the KUnit suites call it yet")
+        expect(dead_code, reason = "only the KUnit suites call it yet")
     )]
     pub(crate) fn run_buffer_sizes(&self) -> (usize, usize) {
         (self.run_in.len(), self.run_out.len())
@@ -136,11 +180,19 @@ impl Vcpu {
     /// Sets thread-wide element `id` in the L1's copy; it goes to the L0 with
     /// the next [`Vcpu::flush`] or run. Refuses (`-EINVAL`) guest-wide and
     /// host-wide IDs, a value of the wrong type or with reserved bits set,
-    /// and (`-EPERM`) read-only IDs.
+    /// and (`-EPERM`) read-only IDs and the IDs that name L1 memory (run
+    /// buffers, VPA), which only the vCPU itself registers.
     pub(crate) fn set(&mut self, id: Id, v: Value) -> Result {
         if id.scope() != Scope::Thread {
             pr_err!("{} is not per-vCPU state\n", id.name());
             return Err(EINVAL);
+        }
+        if id.names_l1_memory() {
+            pr_err!(
+                "{} names L1 memory: only the vCPU registers it\n",
+                id.name()
+            );
+            return Err(EPERM);
         }
         if id.is_read_only() {
             pr_err!("{} is read-only for the L1\n", id.name());
@@ -154,6 +206,7 @@ impl Vcpu {
                 return Err(EINVAL);
             }
         }
+        // INVARIANT: `id` names no L1 memory (checked above).
         self.cache.write(id, v);
         Ok(())
     }
@@ -172,7 +225,14 @@ impl Vcpu {
             }
             w.len()
         };
-        hcall::state::set(Scope::Thread, self.guest, self.id, &mut self.scratch[..len])?;
+        hcall::state::set(
+            Scope::Thread,
+            self.guest,
+            self.id,
+            &mut self.scratch,
+            len,
+            &mut self.tally,
+        )?;
         self.cache.mark_clean();
         Ok(())
     }
@@ -205,7 +265,14 @@ impl Vcpu {
             }
             w.len()
         };
-        hcall::state::get(Scope::Thread, self.guest, self.id, &mut self.scratch[..len])?;
+        hcall::state::get(
+            Scope::Thread,
+            self.guest,
+            self.id,
+            &mut self.scratch,
+            len,
+            &mut self.tally,
+        )?;
         let answer = Parsed::parse(&self.scratch[..len], Trailing::Reject).map_err(gsb_err)?;
         for id in missing.iter() {
             let Some(v) = answer.get(id) else {
@@ -247,16 +314,17 @@ impl Vcpu {
         self.cache.read(id)
     }
 
-    /// Timebase ticks the last H_GUEST_RUN_VCPU took, seen from the L1:
-    /// the L0's work and the L2's run, without the L1's own.
-    pub(crate) fn last_run_ticks(&self) -> u64 {
-        self.last_run_ticks
+    /// The run-output buffer, for the KUnit suite to write as a
+    /// misbehaving L0 would.
+    #[cfg(CONFIG_RUST_PAPR_NESTED_KUNIT_TEST)]
+    pub(crate) fn run_output_mut(&mut self) -> &mut [u8] {
+        &mut self.run_out
     }
 
     /// The run-input buffer as the L0 will read it.
     #[cfg_attr(
         not(CONFIG_RUST_PAPR_NESTED_KUNIT_TEST),
-        allow(dead_code, reason = "only the KUnit suites call it yet")
+        expect(dead_code, reason = "only the KUnit suites call it yet")
     )]
     pub(crate) fn run_input(&self) -> &[u8] {
         &self.run_in
@@ -268,36 +336,70 @@ impl Vcpu {
         self.cache.invalidate_clean();
     }
 
-    /// Registers the vCPU's Virtual Processor Area at L1 real address
-    /// `address`, with an H_GUEST_SET_STATE of its own: an L0 that refuses
-    /// the element (QEMU's has none) fails this call alone, not a later
-    /// flush or run with other state in it.
+    /// Offers the L0 a Virtual Processor Area of the vCPU's own, with an
+    /// H_GUEST_SET_STATE of its own: an L0 that refuses the element
+    /// (QEMU's has none) fails this call alone, not a later flush or run
+    /// with other state in it. The VPA stays the vCPU's until the L0 has
+    /// deleted the guest, whatever the L0 answered.
     #[cfg_attr(
         not(CONFIG_RUST_PAPR_NESTED_KUNIT_TEST),
-        allow(dead_code, reason = "only the KUnit suites call it yet")
+        expect(dead_code, reason = "only the KUnit suites call it yet")
     )]
-    pub(crate) fn set_vpa(&mut self, address: u64) -> Result {
+    pub(crate) fn register_vpa(&mut self) -> Result {
+        if self.vpa.is_some() {
+            return Err(EBUSY);
+        }
+        let vpa = self.vpa.insert(L0Mem::zeroed(VPA_SIZE)?);
+        let address = vpa.real_address();
         let len = {
             let mut w = Writer::new(&mut self.scratch, Scope::Thread).map_err(gsb_err)?;
             w.put_be64(Id::VPA, address).map_err(gsb_err)?;
             w.len()
         };
-        hcall::state::set(Scope::Thread, self.guest, self.id, &mut self.scratch[..len])?;
+        // SAFETY: the buffer names `self.vpa`, which the vCPU keeps until
+        // the L0 has deleted the guest (type invariant).
+        unsafe {
+            hcall::state::set_registering(
+                Scope::Thread,
+                self.guest,
+                self.id,
+                &mut self.scratch,
+                len,
+                &mut self.tally,
+            )
+        }?;
         self.cache.fill(Id::VPA, Value::Be64(address));
         Ok(())
     }
 
-    /// Runs the vCPU once: the dirty state goes in the run-input buffer,
-    /// H_GUEST_RUN_VCPU, then the run-output buffer's elements refresh the
-    /// L1's copy and everything else the L0 may have changed is forgotten.
-    /// Allocates nothing.
-    ///
-    /// On failure the dirty state stays dirty: the L0 applies the
-    /// run-input buffer only when it runs the vCPU.
+    /// Runs the vCPU once: [`Vcpu::begin_run`], [`Vcpu::enter`],
+    /// [`Vcpu::end_run`]. Allocates nothing.
     pub(crate) fn run(&mut self) -> Result<exit::Exit> {
+        let sent = self.begin_run()?;
+        let reason = self.enter()?;
+        self.end_run(reason, sent)
+    }
+
+    /// The first step of a run: the dirty state goes in the run-input
+    /// buffer, and the run-output buffer's element count is cleared, so
+    /// that an L0 that returns without writing it cannot make the last
+    /// exit's registers look like this one's.
+    pub(crate) fn begin_run(&mut self) -> Result<Traffic> {
         let sent = self.fill_run_input()?;
-        let start = timebase();
-        let reason = hcall::guest::run_vcpu(self.guest, self.id).inspect_err(|e| {
+        self.run_out[..crate::gsb::HEADER_SIZE].fill(0);
+        Ok(sent)
+    }
+
+    /// The second step: H_GUEST_RUN_VCPU, which applies the run input and
+    /// runs the vCPU until it exits; returns the exit reason. A failure
+    /// is counted as a failed run and logged; the dirty state stays dirty
+    /// (the L0 applies the run input only when it runs the vCPU).
+    pub(crate) fn enter(&mut self) -> Result<u64> {
+        // SAFETY: the run buffers registered for the vCPU are `run_in` and
+        // `run_out`, which live as long as `self` and are borrowed by no
+        // one else during the call (`&mut self`); the run input holds only
+        // dirty elements, none of which names L1 memory (type invariant).
+        unsafe { hcall::guest::run_vcpu(self.guest, self.id, &mut self.tally) }.map_err(|e| {
             stats::record_failure();
             pr_err!(
                 "guest {} vCPU {}: H_GUEST_RUN_VCPU failed: {} ({})\n",
@@ -306,22 +408,49 @@ impl Vcpu {
                 e.status.name(),
                 e.status.0
             );
-        })?;
-        self.last_run_ticks = timebase().wrapping_sub(start);
-        let (exit, received) = self.finish_run(reason)?;
-        stats::record(sent, received, exit);
-        Ok(exit)
+            e.into()
+        })
     }
 
-    /// What [`Vcpu::run`] does once H_GUEST_RUN_VCPU has returned
-    /// `reason`: the state sent is clean, the rest forgotten, and the
-    /// run-output buffer's elements fill the L1's copy.
-    fn finish_run(&mut self, reason: u64) -> Result<(exit::Exit, Traffic)> {
+    /// The last step, once H_GUEST_RUN_VCPU has returned `reason`: the
+    /// state sent (`sent`) is clean, the rest forgotten, and the run-output
+    /// buffer, read as untrusted input, fills the L1's copy.
+    ///
+    /// The run fails with `-EPROTO`, counted and logged, and nothing of the
+    /// output is taken, when the buffer does not parse, holds an element
+    /// other than thread-wide state (a guest-wide, host-wide or meta ID),
+    /// or lacks a register the exit must bring ([`exit::Exit::registers`]).
+    pub(crate) fn end_run(&mut self, reason: u64, sent: Traffic) -> Result<exit::Exit> {
         let exit = exit::Exit::from_reason(reason);
         // The L0 applied the input before running.
         self.cache.mark_clean();
         self.cache.invalidate_clean();
-        let out = Parsed::parse(&self.run_out, Trailing::Allow).map_err(gsb_err)?;
+        let refuse = |why: &str| {
+            stats::record_failure();
+            pr_err!(
+                "guest {} vCPU {}: exit {:#x}: run-output buffer refused: {}\n",
+                self.guest,
+                self.id,
+                exit.vector(),
+                why
+            );
+            EPROTO
+        };
+        let out = match Parsed::parse(&self.run_out, Trailing::Allow) {
+            Ok(out) => out,
+            Err(e) => {
+                pr_err!("{:?}\n", e);
+                return Err(refuse("malformed"));
+            }
+        };
+        if let Some((id, _)) = out.iter().find(|(id, _)| !takes_from_run_output(*id)) {
+            pr_err!("the L0 sent {} ({:#06x})\n", id.name(), id.raw());
+            return Err(refuse("an element that is not the vCPU's to report"));
+        }
+        if let Some(id) = exit.registers().iter().find(|id| !out.contains(**id)) {
+            pr_err!("{} is missing\n", id.name());
+            return Err(refuse("a register of the exit is missing"));
+        }
         for (id, v) in out.iter() {
             self.cache.fill(id, v);
         }
@@ -329,25 +458,7 @@ impl Vcpu {
             elements: out.count().into(),
             bytes: out.len() as u64,
         };
-        Ok((exit, received))
+        stats::record(sent, received, exit);
+        Ok(exit)
     }
-
-    /// The L1's half of a run, without the L0: the run-input buffer is
-    /// filled as for [`Vcpu::run`], then the run-output buffer of the last
-    /// run is read again as if the L0 had returned `reason`. For the
-    /// benchmark, to tell the L1's own cost of an exit from what running
-    /// the L2 costs the L1 around it; not counted in the run counters.
-    pub(crate) fn dry_run(&mut self, reason: u64) -> Result<exit::Exit> {
-        self.fill_run_input()?;
-        Ok(self.finish_run(reason)?.0)
-    }
-}
-
-/// The timebase now (`mftb`).
-pub(crate) fn timebase() -> u64 {
-    let tb: u64;
-    // SAFETY: `mftb` reads the timebase register into `tb`; it touches no
-    // memory and no other register.
-    unsafe { kernel::asm!("mftb {tb}"; tb = out(reg) tb, options(nomem, nostack)) };
-    tb
 }

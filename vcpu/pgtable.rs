@@ -5,7 +5,7 @@
 //! 64 KiB pages: 13 + 9 + 9 + 5 index bits over a 52-bit space).
 
 use crate::gsb::value::{PartitionTable, ProcessTable};
-use crate::hcall::linear_map_pa;
+use crate::hcall::mem::L0Mem;
 use kernel::prelude::*;
 
 /// Bits the tree translates (QEMU's L0 takes no other size).
@@ -35,13 +35,13 @@ const NLB_MASK: u64 = 0x0fff_ffff_ffff_ff00;
 /// permission bits.
 const RPN_MASK: u64 = 0x01ff_ffff_ffff_f000;
 
-/// A directory or page-table level: big-endian entries in kmalloc'd,
-/// naturally aligned storage.
-struct Table(KVec<u8>);
+/// A directory or page-table level: big-endian entries in L0 memory of a
+/// power-of-two size, so naturally aligned as the architecture wants.
+struct Table(L0Mem);
 
 impl Table {
     fn new(bits: u32) -> Result<Table> {
-        Ok(Table(KVec::from_elem(0u8, 8 << bits, GFP_KERNEL)?))
+        Ok(Table(L0Mem::zeroed(8 << bits)?))
     }
 
     fn get(&self, i: usize) -> u64 {
@@ -54,18 +54,21 @@ impl Table {
         self.0[i * 8..i * 8 + 8].copy_from_slice(&v.to_be_bytes());
     }
 
-    fn pa(&self) -> Result<u64> {
-        linear_map_pa(&self.0)
+    fn pa(&self) -> u64 {
+        self.0.real_address()
     }
 }
 
-/// An L2's partition-scoped tree and the L2 memory it maps.
+/// An L2's partition-scoped tree and the L2 memory it maps: all of it is
+/// memory the L0 reads (and, for L2 pages, the L2 writes) once the tree is
+/// given to a guest; the guest keeps the tree until the L0 has deleted it,
+/// or leaks it.
 pub(crate) struct PartitionTree {
     root: Table,
     /// Lower levels, found again by their real address.
     tables: KVec<Table>,
     /// L2 memory owned by the tree.
-    pages: KVec<KVec<u8>>,
+    pages: KVec<L0Mem>,
     /// Guest real address of the L2's process table, once mapped.
     process_table: Option<u64>,
 }
@@ -81,13 +84,19 @@ impl PartitionTree {
         })
     }
 
+    /// Gives the tree and the memory it maps up for good, for when the L0
+    /// may still use them: never freed, never reused. The caller logs why.
+    pub(crate) fn leak(self) {
+        core::mem::forget(self);
+    }
+
     /// The guest-wide partition-table element for this tree.
-    pub(crate) fn partition_table(&self) -> Result<PartitionTable> {
-        Ok(PartitionTable {
-            address: self.root.pa()?,
+    pub(crate) fn partition_table(&self) -> PartitionTable {
+        PartitionTable {
+            address: self.root.pa(),
             ea_bits: EA_BITS,
             gpd_size: self.root.0.len() as u64,
-        })
+        }
     }
 
     fn index(gra: u64, level: usize) -> usize {
@@ -96,11 +105,11 @@ impl PartitionTree {
     }
 
     fn table_at(&mut self, pa: u64) -> Option<&mut Table> {
-        self.tables.iter_mut().find(|t| t.pa().ok() == Some(pa))
+        self.tables.iter_mut().find(|t| t.pa() == pa)
     }
 
     fn table_ref(&self, pa: u64) -> Option<&Table> {
-        self.tables.iter().find(|t| t.pa().ok() == Some(pa))
+        self.tables.iter().find(|t| t.pa() == pa)
     }
 
     fn check_gra(gra: u64) -> Result {
@@ -113,7 +122,7 @@ impl PartitionTree {
     /// The real address of the last-level table for `gra`, if the
     /// directories down to it exist.
     fn leaf_table(&self, gra: u64) -> Option<u64> {
-        let mut table_pa = self.root.pa().ok()?;
+        let mut table_pa = self.root.pa();
         for level in 0..LEVEL_BITS.len() - 1 {
             let i = Self::index(gra, level);
             let entry = if level == 0 {
@@ -135,7 +144,7 @@ impl PartitionTree {
     /// ([`super::Guest::unmap`] does). `-ENOENT` if nothing is mapped
     /// there, `-EBUSY` for the process table's page, which the L0 was
     /// given.
-    pub(crate) fn unmap_page(&mut self, gra: u64) -> Result<KVec<u8>> {
+    pub(crate) fn unmap_page(&mut self, gra: u64) -> Result<L0Mem> {
         Self::check_gra(gra)?;
         if self.process_table == Some(gra) {
             return Err(EBUSY);
@@ -155,7 +164,7 @@ impl PartitionTree {
         let at = self
             .pages
             .iter()
-            .position(|p| linear_map_pa(p).ok() == Some(page_pa))
+            .position(|p| p.real_address() == page_pa)
             .ok_or_else(|| {
                 pr_err!("the L2 page at {:#x} is not the tree's\n", gra);
                 EINVAL
@@ -190,10 +199,10 @@ impl PartitionTree {
     pub(crate) fn map_new_page(&mut self, gra: u64) -> Result<&mut [u8]> {
         Self::check_gra(gra)?;
         self.pages.reserve(1, GFP_KERNEL)?;
-        let page = KVec::from_elem(0u8, PAGE_SIZE, GFP_KERNEL)?;
-        let page_pa = linear_map_pa(&page)?;
+        let page = L0Mem::zeroed(PAGE_SIZE)?;
+        let page_pa = page.real_address();
         // Walk down, adding the directories that are missing.
-        let mut table_pa = self.root.pa()?;
+        let mut table_pa = self.root.pa();
         for level in 0..LEVEL_BITS.len() - 1 {
             let i = Self::index(gra, level);
             let entry = if level == 0 {
@@ -209,7 +218,7 @@ impl PartitionTree {
             } else {
                 let bits = LEVEL_BITS[level + 1];
                 let t = Table::new(bits)?;
-                let pa = t.pa()?;
+                let pa = t.pa();
                 self.tables.push(t, GFP_KERNEL)?;
                 let pde = VALID | pa | u64::from(bits);
                 if level == 0 {

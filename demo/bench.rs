@@ -11,17 +11,23 @@
 //! run-input buffer, the registers it reads come in the run-output buffer.
 //!
 //! The round trip of an exit is the L1's time from setting the vCPU up for
-//! a run to having decoded and checked the exit. The reference is a bare
-//! H_GUEST_GET_CAPABILITIES round trip, timed in the same way from the
-//! same boot. Both are averaged over the whole run.
+//! a run to having decoded and checked the exit; of it, the time inside
+//! H_GUEST_RUN_VCPU ([`Vcpu::enter`]), and the L1's own run steps
+//! ([`Vcpu::begin_run`] and [`Vcpu::end_run`]: the run input written, the
+//! run output checked and taken), each timed in the real run. The
+//! reference is a bare H_GUEST_GET_CAPABILITIES round trip, timed in the
+//! same way from the same boot. All are averaged over the whole run.
+//!
+//! Hypervisor calls per exit are the benchmark vCPU's own count, so other
+//! users of the module (payloads run meanwhile, another benchmark) do not
+//! show in it. The benchmark stops with `-EINTR` within one iteration of
+//! a signal to the task that runs it.
 
-use super::{
-    exit::Exit,
-    payload::{self, A_ANSWER, A_CODE, A_Y, HDEC_TICKS},
-    timebase, Vcpu,
-};
+use crate::demo::payload::{self, A_ANSWER, A_CODE, A_Y, HDEC_TICKS};
 use crate::gsb::{Id, Value};
-use crate::hcall::{self, capabilities};
+use crate::hcall::capabilities;
+use crate::platform::{check_signal, timebase};
+use crate::vcpu::{exit::Exit, Vcpu};
 use kernel::{prelude::*, time::delay::fsleep, time::Delta};
 
 /// The most iterations one benchmark may run (each is two exits; QEMU's
@@ -35,11 +41,14 @@ const YIELD_EVERY: u64 = 1024;
 /// How long each of those sleeps is: long enough to really sleep.
 const YIELD_FOR: Delta = Delta::from_micros(20);
 
-/// Sleeps briefly every [`YIELD_EVERY`]th `i`.
-fn maybe_yield(i: u64) {
+/// Between two iterations: `-EINTR` if the task has a signal pending, and
+/// a short sleep every [`YIELD_EVERY`]th `i`.
+fn between(i: u64) -> Result {
+    check_signal()?;
     if i % YIELD_EVERY == YIELD_EVERY - 1 {
         fsleep(YIELD_FOR);
     }
+    Ok(())
 }
 
 /// What one benchmark measured. Ticks are timebase ticks, summed.
@@ -49,14 +58,15 @@ pub(crate) struct Report {
     pub(crate) iterations: u32,
     /// Exits handled.
     pub(crate) exits: u64,
-    /// Hypervisor calls made for them, all kinds.
+    /// Hypervisor calls the benchmark's vCPU made for them, all kinds.
     pub(crate) hcalls: u64,
     /// Round trips of all exits.
     pub(crate) round_trip_ticks: u64,
     /// Of which inside H_GUEST_RUN_VCPU (the L0 and the L2).
     pub(crate) in_run_ticks: u64,
-    /// The same exits' L1 work alone (no hcall): [`Vcpu::dry_run`].
-    pub(crate) l1_alone_ticks: u64,
+    /// Of which in the L1's run steps: [`Vcpu::begin_run`] and
+    /// [`Vcpu::end_run`].
+    pub(crate) l1_work_ticks: u64,
     /// Bare H_GUEST_GET_CAPABILITIES round trips made.
     pub(crate) bare_calls: u64,
     /// Their ticks.
@@ -86,9 +96,9 @@ impl Report {
         self.in_run_ticks.checked_div(self.exits).unwrap_or(0)
     }
 
-    /// Average L1 work alone per exit, in ticks.
-    pub(crate) fn l1_alone(&self) -> u64 {
-        self.l1_alone_ticks.checked_div(self.exits).unwrap_or(0)
+    /// Average L1 run-step work per exit, in ticks.
+    pub(crate) fn l1_work(&self) -> u64 {
+        self.l1_work_ticks.checked_div(self.exits).unwrap_or(0)
     }
 
     /// Average bare H_GUEST_GET_CAPABILITIES round trip, in ticks.
@@ -96,9 +106,9 @@ impl Report {
         self.bare_ticks.checked_div(self.bare_calls).unwrap_or(0)
     }
 
-    /// The L1 overhead per exit, (round trip - bare hcall) /
-    /// round trip, in hundredths of a percent. Its numerator holds the L1's
-    /// own work and everything the L0 does for a run beyond a bare call.
+    /// The L1 overhead per exit, (round trip - bare hcall) / round trip,
+    /// in hundredths of a percent. Its numerator holds the L1's own work
+    /// and everything the L0 does for a run beyond a bare call.
     pub(crate) fn overhead_bp(&self) -> u64 {
         let rt = self.round_trip();
         hundredths(rt.saturating_sub(self.bare()) * 100, rt)
@@ -113,10 +123,10 @@ impl Report {
         hundredths(outside * 100, self.round_trip_ticks)
     }
 
-    /// The L1's own work per exit, measured alone, as a share of the
-    /// round trip, in hundredths of a percent.
-    pub(crate) fn l1_alone_bp(&self) -> u64 {
-        hundredths(self.l1_alone_ticks * 100, self.round_trip_ticks)
+    /// The L1's run steps as a share of the round trip, in hundredths of a
+    /// percent.
+    pub(crate) fn l1_work_bp(&self) -> u64 {
+        hundredths(self.l1_work_ticks * 100, self.round_trip_ticks)
     }
 }
 
@@ -128,48 +138,44 @@ fn gpr3(v: &Vcpu) -> Option<u64> {
     }
 }
 
-/// Round-trip ticks of the exits of a loop, and of those the time inside
-/// H_GUEST_RUN_VCPU.
-#[derive(Default)]
-struct Ticks {
-    round_trip: u64,
-    in_run: u64,
+/// Runs `v` once, its three steps timed into `r`.
+fn timed_run(v: &mut Vcpu, r: &mut Report) -> Result<Exit> {
+    let t0 = timebase();
+    let sent = v.begin_run()?;
+    let t1 = timebase();
+    let reason = v.enter()?;
+    let t2 = timebase();
+    let exit = v.end_run(reason, sent)?;
+    let t3 = timebase();
+    r.in_run_ticks += t2.wrapping_sub(t1);
+    r.l1_work_ticks += t1.wrapping_sub(t0) + t3.wrapping_sub(t2);
+    Ok(exit)
 }
 
-/// One iteration of payload (a) on `v`, each run made by `run`: the real
-/// [`Vcpu::run`], or [`Vcpu::dry_run`] to time the L1 alone. With `check`,
-/// fails with `-EIO` unless both exits are the payload's calls with its
-/// GPR3 (a dry run re-reads the last real output, so it is not checked).
-fn iteration(
-    v: &mut Vcpu,
-    i: u64,
-    check: bool,
-    run: fn(&mut Vcpu) -> Result<Exit>,
-    t: &mut Ticks,
-) -> Result {
+/// One iteration of payload (a) on `v`: fails with `-EIO` unless both
+/// exits are the payload's calls with its GPR3.
+fn iteration(v: &mut Vcpu, i: u64, r: &mut Report) -> Result {
     // Exit 1: the L2 adds GPR4 and GPR5 and calls.
     let start = timebase();
     v.set(Id::NIA, Value::Be64(payload::CODE_GRA))?;
     v.set(Id::GPRS[4], Value::Be64(i))?;
     v.set(Id::GPRS[5], Value::Be64(A_Y))?;
     v.set(Id::HDEC_EXPIRY_TB, Value::Be64(start + HDEC_TICKS))?;
-    let exit = run(v)?;
+    let exit = timed_run(v, r)?;
     let first = (exit, gpr3(v));
     let mid = timebase();
-    t.round_trip += mid.wrapping_sub(start);
-    t.in_run += v.last_run_ticks();
+    r.round_trip_ticks += mid.wrapping_sub(start);
     // Exit 2: the L1 answers; the L2 adds one and calls again.
     v.set(Id::GPRS[3], Value::Be64(A_ANSWER + i))?;
     v.set(Id::HDEC_EXPIRY_TB, Value::Be64(mid + HDEC_TICKS))?;
-    let exit = run(v)?;
+    let exit = timed_run(v, r)?;
     let second = (exit, gpr3(v));
-    t.round_trip += timebase().wrapping_sub(mid);
-    t.in_run += v.last_run_ticks();
+    r.round_trip_ticks += timebase().wrapping_sub(mid);
     let want = (
         (Exit::HypervisorCall, Some(i + A_Y)),
         (Exit::HypervisorCall, Some(A_ANSWER + i + 1)),
     );
-    if check && (first, second) != want {
+    if (first, second) != want {
         pr_err!(
             "bench: iteration {}: exits {:?} and {:?}, not payload (a)'s {:?}\n",
             i,
@@ -183,10 +189,10 @@ fn iteration(
 }
 
 /// Runs payload (a) `iterations` times (1..=[`MAX_ITERATIONS`]) in a
-/// guest of its own; then the L1's half of the same exits alone, as
-/// often; and a bare H_GUEST_GET_CAPABILITIES as often as there are exits.
-/// Fails with `-EIO` the moment an exit is not the one the payload makes,
-/// or GPR3 not its value.
+/// guest of its own, and a bare H_GUEST_GET_CAPABILITIES as often as
+/// there are exits. Fails with `-EIO` the moment an exit is not the one
+/// the payload makes, or GPR3 not its value; with `-EINTR` within one
+/// iteration of a signal. The guest is deleted on every path.
 pub(crate) fn run(iterations: u32) -> Result<Report> {
     if !(1..=MAX_ITERATIONS).contains(&iterations) {
         pr_err!(
@@ -206,29 +212,15 @@ pub(crate) fn run(iterations: u32) -> Result<Report> {
         capabilities::get()?;
         r.bare_ticks += timebase().wrapping_sub(start);
         r.bare_calls += 1;
-        maybe_yield(i);
+        between(i)?;
     }
     let mut g = payload::guest_with_code(&A_CODE)?;
     let v = payload::vcpu0(&mut g)?;
-    let hcalls = hcall::calls_total();
-    let mut real = Ticks::default();
+    let hcalls = v.hcalls();
     for i in 0..u64::from(iterations) {
-        iteration(v, i, true, Vcpu::run, &mut real)?;
-        maybe_yield(i);
+        iteration(v, i, &mut r)?;
+        between(i)?;
     }
-    r.hcalls = hcall::calls_total() - hcalls;
-    r.round_trip_ticks = real.round_trip;
-    r.in_run_ticks = real.in_run;
-    let mut alone = Ticks::default();
-    for i in 0..u64::from(iterations) {
-        iteration(v, i, false, dry_hcall, &mut alone)?;
-        maybe_yield(i);
-    }
-    r.l1_alone_ticks = alone.round_trip;
+    r.hcalls = v.hcalls() - hcalls;
     Ok(r)
-}
-
-/// [`Vcpu::dry_run`] as payload (a)'s exits return.
-fn dry_hcall(v: &mut Vcpu) -> Result<Exit> {
-    v.dry_run(Exit::HypervisorCall.vector())
 }

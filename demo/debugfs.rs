@@ -14,10 +14,13 @@
 //!   payload (a); read for the last result.
 //!
 //! Writes to `payloads` and `bench` run in the writer's context and
-//! return when done; one at a time per file.
+//! return when done, or with `-EINTR` soon after a signal to the writer.
+//! Each run uses guests of its own, so writers run side by side; no lock
+//! is held during a run, so readers never wait for one.
 
+use super::{bench, payload};
 use crate::hcall::{self, Opcode};
-use crate::vcpu::{bench, exit::Exit, payload, stats};
+use crate::vcpu::{exit::Exit, stats};
 use kernel::{
     debugfs::{Dir, File},
     fmt, new_mutex,
@@ -82,26 +85,12 @@ fn show_hcalls(_: &(), f: &mut fmt::Formatter<'_>) -> fmt::Result {
 /// vector without a name.
 fn show_exits(_: &(), f: &mut fmt::Formatter<'_>) -> fmt::Result {
     let s = stats::snapshot();
-    for (i, n) in s.exits.iter().enumerate() {
-        let name = Exit::index_name(i);
-        match KNOWN_EXITS.iter().find(|e| e.index() == i) {
-            Some(e) => writeln!(f, "{:#x} {} {}", e.vector(), name, n)?,
-            None => writeln!(f, "- {} {}", name, n)?,
-        }
+    for e in Exit::NAMED {
+        writeln!(f, "{:#x} {} {}", e.vector(), e.name(), s.exits[e.index()])?;
     }
-    Ok(())
+    let other = Exit::Other(0);
+    writeln!(f, "- {} {}", other.name(), s.exits[other.index()])
 }
-
-/// The exits with a vector of their own, for `exits`.
-const KNOWN_EXITS: [Exit; 7] = [
-    Exit::HypervisorCall,
-    Exit::HypervisorDecrementer,
-    Exit::External,
-    Exit::DataStorage,
-    Exit::InstructionStorage,
-    Exit::EmulationAssist,
-    Exit::FacilityUnavailable,
-];
 
 /// Writes `num / den` with two decimals.
 fn write_ratio(f: &mut fmt::Formatter<'_>, num: u64, den: u64) -> fmt::Result {
@@ -159,12 +148,11 @@ fn show_payloads(last: &Mutex<Option<u32>>, f: &mut fmt::Formatter<'_>) -> fmt::
 }
 
 /// A write to `payloads`: runs them all. Fails with `-EIO` if any fails
-/// (the log says which and why).
+/// (the log says which and why), `-EINTR` on a signal.
 fn run_payloads(last: &Mutex<Option<u32>>, reader: &mut UserSliceReader) -> Result {
     reader.skip(reader.len())?;
-    let mut last = last.lock();
-    let passed = payload::run_all();
-    *last = Some(passed);
+    let passed = payload::run_all()?;
+    *last.lock() = Some(passed);
     if passed == payload::COUNT {
         Ok(())
     } else {
@@ -187,9 +175,9 @@ fn show_bench(last: &Mutex<Option<bench::Report>>, f: &mut fmt::Formatter<'_>) -
     writeln!(f, "in_run_vcpu_ticks {}", r.in_run())?;
     writeln!(f, "bare_hcall_ticks {}", r.bare())?;
     write_percent(f, "l1_overhead_percent", r.overhead_bp())?;
-    writeln!(f, "l1_alone_ticks {}", r.l1_alone())?;
+    writeln!(f, "l1_work_ticks {}", r.l1_work())?;
     write_percent(f, "outside_run_vcpu_percent", r.outside_run_bp())?;
-    write_percent(f, "l1_alone_percent", r.l1_alone_bp())
+    write_percent(f, "l1_work_percent", r.l1_work_bp())
 }
 
 /// Writes `<key> <percent>` from hundredths of a percent.
@@ -201,11 +189,10 @@ fn write_percent(f: &mut fmt::Formatter<'_>, key: &str, bp: u64) -> fmt::Result 
 /// keeps the result.
 fn run_bench(last: &Mutex<Option<bench::Report>>, reader: &mut UserSliceReader) -> Result {
     let iterations = read_number(reader)?;
-    let mut last = last.lock();
     let r = bench::run(iterations)?;
-    let (ov, out, alone) = (r.overhead_bp(), r.outside_run_bp(), r.l1_alone_bp());
+    let (ov, out, alone) = (r.overhead_bp(), r.outside_run_bp(), r.l1_work_bp());
     pr_info!(
-        "bench: {} iterations, {} exits, {} hcalls ({}.{:02} per exit); per exit: round trip {} ticks, in H_GUEST_RUN_VCPU {}, bare hcall {}, L1 alone {}; (round trip - bare hcall) / round trip {}.{:02}%, outside H_GUEST_RUN_VCPU {}.{:02}%, L1 alone {}.{:02}%\n",
+        "bench: {} iterations, {} exits, {} hcalls ({}.{:02} per exit); per exit: round trip {} ticks, in H_GUEST_RUN_VCPU {}, bare hcall {}, L1 run steps {}; (round trip - bare hcall) / round trip {}.{:02}%, outside H_GUEST_RUN_VCPU {}.{:02}%, L1 run steps {}.{:02}%\n",
         r.iterations,
         r.exits,
         r.hcalls,
@@ -214,7 +201,7 @@ fn run_bench(last: &Mutex<Option<bench::Report>>, reader: &mut UserSliceReader) 
         r.round_trip(),
         r.in_run(),
         r.bare(),
-        r.l1_alone(),
+        r.l1_work(),
         ov / 100,
         ov % 100,
         out / 100,
@@ -222,6 +209,6 @@ fn run_bench(last: &Mutex<Option<bench::Report>>, reader: &mut UserSliceReader) 
         alone / 100,
         alone % 100
     );
-    *last = Some(r);
+    *last.lock() = Some(r);
     Ok(())
 }

@@ -3,15 +3,18 @@
 //! Small L2 programs, run end to end on the real L0: the KUnit suite
 //! `rust_papr_nested_run` asserts on them, the debugfs file `payloads`
 //! runs them as a demonstration, and the benchmark times the first.
+//! Each payload runs in a guest of its own, so any number of them may run
+//! at once, from several tasks, next to the benchmark.
 //!
 //! Each starts in real mode (MSR IR and DR off), big-endian, at guest real
 //! address 0, in a guest of one vCPU whose partition-scoped tree maps the
 //! code page and a process table. Every exit is logged with its vector,
 //! its reason and the registers the run-output buffer brought.
 
-use super::{exit::Exit, pgtable::PartitionTree, timebase, Guest, Vcpu};
 use crate::gsb::{Id, Value};
-use crate::hcall::{self, guest::VcpuFlags, Opcode};
+use crate::hcall::{self, guest::VcpuFlags};
+use crate::platform::{check_signal, timebase};
+use crate::vcpu::{exit::Exit, pgtable::PartitionTree, Guest, Vcpu};
 use kernel::prelude::*;
 
 /// Instructions the payloads are made of (big-endian words).
@@ -183,10 +186,10 @@ pub(crate) fn hypervisor_calls() -> Result<HypervisorCalls> {
     let v = vcpu0(&mut g)?;
     v.set(Id::GPRS[4], Value::Be64(A_X))?;
     v.set(Id::GPRS[5], Value::Be64(A_Y))?;
-    let before = hcall::calls_total();
+    let before = v.hcalls();
     let first = run_logged(WHAT, v, HDEC_TICKS)?;
     let sum = v.get(Id::GPRS[3])?;
-    let hcalls_first_exit = hcall::calls_total() - before;
+    let hcalls_first_exit = v.hcalls() - before;
     v.set(Id::GPRS[3], Value::Be64(A_ANSWER))?;
     let second = run_logged(WHAT, v, HDEC_TICKS)?;
     Ok(HypervisorCalls {
@@ -313,10 +316,10 @@ pub(crate) fn unmap() -> Result<Unmap> {
     v.set(Id::GPRS[4], Value::Be64(DATA_GRA))?;
     run_logged(WHAT, v, HDEC_TICKS)?;
     let first = reg(v, Id::GPRS[3]);
-    let before = hcall::calls(Opcode::RptInvalidate);
+    let before = g.invalidations();
     g.unmap(DATA_GRA)
         .inspect_err(|e| pr_err!("{}: unmapping {:#x}: {:?}\n", WHAT, DATA_GRA, e))?;
-    let invalidations = hcall::calls(Opcode::RptInvalidate) - before;
+    let invalidations = g.invalidations() - before;
     pr_info!(
         "{}: unmapped {:#x} ({} H_RPT_INVALIDATE)\n",
         WHAT,
@@ -377,18 +380,23 @@ pub(crate) fn emulation_assist() -> Result<EmulationAssist> {
 
 /// Runs every payload and checks it; returns how many passed, out of
 /// [`COUNT`]. Each guest is deleted at the L0 before the next starts.
-pub(crate) fn run_all() -> u32 {
-    let results = [
-        hypervisor_calls().and_then(|s| s.verify()),
-        data_storage().and_then(|s| s.verify()),
-        hdec_expiry()
-            .and_then(|e| expect_exit("payload c", "exit", e, Exit::HypervisorDecrementer)),
-        unmap().and_then(|s| s.verify()),
-        emulation_assist().and_then(|s| s.verify()),
+/// Stops with `-EINTR` between two payloads when the task has a signal
+/// pending.
+pub(crate) fn run_all() -> Result<u32> {
+    let payloads: [fn() -> Result; 5] = [
+        || hypervisor_calls().and_then(|s| s.verify()),
+        || data_storage().and_then(|s| s.verify()),
+        || {
+            hdec_expiry()
+                .and_then(|e| expect_exit("payload c", "exit", e, Exit::HypervisorDecrementer))
+        },
+        || unmap().and_then(|s| s.verify()),
+        || emulation_assist().and_then(|s| s.verify()),
     ];
     let mut passed = 0;
-    for (name, r) in NAMES.iter().zip(results) {
-        match r {
+    for (name, payload) in NAMES.iter().zip(payloads) {
+        check_signal()?;
+        match payload() {
             Ok(()) => {
                 pr_info!("payload {}: pass\n", name);
                 passed += 1;
@@ -396,7 +404,7 @@ pub(crate) fn run_all() -> u32 {
             Err(e) => pr_err!("payload {}: FAIL ({:?})\n", name, e),
         }
     }
-    passed
+    Ok(passed)
 }
 
 /// The payloads' names, in [`run_all`]'s order.

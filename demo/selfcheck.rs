@@ -3,9 +3,9 @@
 //! The load-time self-check (module parameters `selfcheck_guests` and
 //! `selfcheck_vcpus`): real guests and vCPUs at the L0, kept until unload.
 
-use super::Guest;
 use crate::gsb::{Id, Value};
 use crate::hcall::{self, guest::VcpuFlags};
+use crate::vcpu::Guest;
 use kernel::prelude::*;
 
 /// The most vCPUs in all a self-check may create: QEMU's L0 allows 2048 per
