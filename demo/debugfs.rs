@@ -22,7 +22,7 @@ use super::{bench, payload};
 use crate::hcall::{self, Opcode};
 use crate::vcpu::{exit::Exit, stats};
 use kernel::{
-    debugfs::{Dir, File},
+    debugfs::{Dir, File, Module},
     fmt, new_mutex,
     prelude::*,
     sync::Mutex,
@@ -37,14 +37,16 @@ pub(crate) struct Debugfs {
     _runs: Pin<KBox<File<()>>>,
     _payloads: Pin<KBox<File<Mutex<Option<u32>>>>>,
     _bench: Pin<KBox<File<Mutex<Option<bench::Report>>>>>,
-    _dir: Dir,
+    /// The module's own: while one of its files is open, the module
+    /// cannot be unloaded (the last close calls into it).
+    _dir: Dir<Module<crate::LocalModule>>,
 }
 
 impl Debugfs {
     /// Creates the directory and its files. Without `CONFIG_DEBUG_FS`
     /// there is nothing to see, and nothing fails.
     pub(crate) fn new() -> Result<Debugfs> {
-        let dir = Dir::new(c"rust_papr_nested");
+        let dir = Dir::new_owned::<crate::LocalModule>(c"rust_papr_nested");
         Ok(Debugfs {
             _hcalls: KBox::pin_init(
                 dir.read_callback_file(c"hcalls", (), &show_hcalls),
