@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# The main job: boot the L1 kernel in QEMU (pseries, POWER10, TCG, 2 CPUs,
+# The main job: boot the L1 kernel in QEMU (pseries, POWER10, TCG, 4 CPUs,
 # 2 GiB) with a busybox initramfs that insmods rust_papr_nested, shows what
 # it logged, rmmods it and powers off.
 #
@@ -48,13 +48,13 @@ chmod +x "$work/root/init"
 logdir=$RPN_BUILD/logs
 mkdir -p "$logdir"
 log=$logdir/run-$variant.log
-echo "[rpn] booting the L1: -M pseries,cap-nested-papr=$cap -cpu power10 -smp 2 -m 2G (TCG)"
+echo "[rpn] booting the L1: -M pseries,cap-nested-papr=$cap -cpu power10 -smp 4 -m 2G (TCG)"
 start=$SECONDS
 timeout 300 qemu-system-ppc64 \
-	-M pseries,cap-nested-papr=$cap -cpu power10 -smp 2 -m 2G \
+	-M pseries,cap-nested-papr=$cap -cpu power10 -smp 4 -m 2G \
 	-nographic -nodefaults -serial stdio -no-reboot \
 	-kernel "$kernel" -initrd "$work/initramfs.cpio.gz" \
-	-append "console=hvc0 loglevel=4 rpn.cycles=$cycles rpn.bench=${RPN_BENCH:-10000} rpn.params=selfcheck_guests=2,selfcheck_vcpus=2" \
+	-append "console=hvc0 loglevel=4 debug_pagealloc=on rpn.cycles=$cycles rpn.bench=${RPN_BENCH:-10000} rpn.params=selfcheck_guests=2,selfcheck_vcpus=2" \
 	</dev/null > "$log" 2>&1 || true
 tr -d '\r' < "$log" | grep -o -e 'rpn: .*' -e 'WARNING:.*' -e 'BUG:.*' || true
 echo "[rpn] L1 boot to power-off: $((SECONDS - start)) s (console log: $RPN_CACHE/root$log)"
@@ -92,6 +92,22 @@ if [ "$variant" = nested ]; then
 	result "bench hcalls_per_exit=1.00" ||
 		fail "benchmark: $(grep '^RPN-RESULT bench' "$clean")"
 	echo "[rpn] benchmark: 1.00 hcall per exit"
+	result "concurrent payloads=3/3 bench=ok hcalls_per_exit=1.00" ||
+		fail "concurrent runs: $(grep '^RPN-RESULT concurrent' "$clean")"
+	echo "[rpn] three payload writers and the benchmark at once: all passed, 1.00 hcall per exit"
+	line=$(sed -n 's/^RPN-RESULT sigkill-ms=//p' "$clean")
+	ms=${line%% *}
+	case $ms in ''|*[!0-9]*) fail "SIGKILL of a running benchmark: ${line:-no result}" ;; esac
+	[ "$ms" -lt 1000 ] || fail "the benchmark's writer lived $ms ms after SIGKILL"
+	[ "${line#* }" = "next-guests=3" ] || fail "after SIGKILL: $line"
+	echo "[rpn] SIGKILL of a 1000000-iteration benchmark: gone in $ms ms, its guest deleted (next guest id 3)"
+	line=$(grep '^RPN-RESULT inject ' "$clean" || true)
+	echo "$line" | grep -qE '^RPN-RESULT inject points=[1-9][0-9]* failed-runs=[0-9]+ then=5/5-passed guests=3$' ||
+		fail "fault injection: ${line:-no result}"
+	echo "[rpn] fault injection: ${line#RPN-RESULT inject }"
+	result "rmmod-while-open=refused" ||
+		fail "debugfs file held open across rmmod: $(grep '^RPN-RESULT rmmod-while-open' "$clean")"
+	echo "[rpn] rmmod refused while a debugfs file was open; closing it after rmmod touched nothing freed"
 	result "kmemleak=0" || fail "kmemleak: $(sed -n 's/^RPN-RESULT kmemleak=//p' "$clean")"
 else
 	result "cycle=1 insmod=failed first-guest=none rmmod=none" || fail "insmod succeeded without the nested API"
