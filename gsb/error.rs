@@ -79,6 +79,20 @@ pub enum GsbError {
         /// The bits outside the settable mask.
         bits: u64,
     },
+    /// A run-output buffer with an element the L0 may not report there: not
+    /// the vCPU's thread-wide state, or a meta element, which only the L1
+    /// sets.
+    NotRunOutput {
+        /// Position of the element.
+        index: u32,
+        /// The ID.
+        id: u16,
+    },
+    /// A run-output buffer without a register its exit must bring.
+    Missing {
+        /// The ID.
+        id: u16,
+    },
     /// Not enough room in the caller's storage.
     NoSpace {
         /// Bytes needed in all.

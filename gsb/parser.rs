@@ -3,7 +3,7 @@
 //! Checking and reading a buffer from an untrusted source (the L0).
 
 use super::error::GsbError;
-use super::ids::{ElemType, Id, ID_COUNT};
+use super::ids::{Class, ElemType, Id, Scope, ID_COUNT};
 use super::idset::IdSet;
 use super::value::Value;
 use super::{ELEM_HEADER_SIZE, HEADER_SIZE};
@@ -35,6 +35,28 @@ fn be16(b: &[u8], at: usize) -> u16 {
 }
 
 impl<'a> Parsed<'a> {
+    /// Checks a run-output buffer of H_GUEST_RUN_VCPU (unused space after
+    /// the elements allowed) and indexes it. Beyond [`Parsed::parse`]:
+    /// every element must be the vCPU's thread-wide state and not a meta
+    /// element (an L0 could otherwise rewrite the L1's record of its run
+    /// buffers or VPA), and every ID of `required`, the registers the exit
+    /// brings, must be there.
+    pub fn parse_run_output(buf: &'a [u8], required: &[Id]) -> Result<Parsed<'a>, GsbError> {
+        let p = Parsed::parse(buf, Trailing::Allow)?;
+        for (index, (id, _)) in (0u32..).zip(p.iter()) {
+            if id.scope() != Scope::Thread || id.class() == Class::Meta {
+                return Err(GsbError::NotRunOutput {
+                    index,
+                    id: id.raw(),
+                });
+            }
+        }
+        match required.iter().find(|id| !p.contains(**id)) {
+            Some(id) => Err(GsbError::Missing { id: id.raw() }),
+            None => Ok(p),
+        }
+    }
+
     /// Checks `buf` and indexes its elements. Never reads outside `buf`.
     pub fn parse(buf: &'a [u8], trailing: Trailing) -> Result<Parsed<'a>, GsbError> {
         let Some(header) = buf.get(..HEADER_SIZE) else {

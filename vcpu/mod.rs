@@ -84,12 +84,6 @@ impl VcpuParts {
     }
 }
 
-/// The elements of a run-output buffer the L1 takes: thread-wide state
-/// other than the meta elements, which only the L1 sets.
-fn takes_from_run_output(id: Id) -> bool {
-    id.scope() == Scope::Thread && !id.names_l1_memory()
-}
-
 impl Vcpu {
     /// Registers the run buffers of vCPU `id`, created at the L0, with a
     /// run-output buffer of `out_size` bytes. Should the registration
@@ -425,32 +419,20 @@ impl Vcpu {
         // The L0 applied the input before running.
         self.cache.mark_clean();
         self.cache.invalidate_clean();
-        let refuse = |why: &str| {
-            stats::record_failure();
-            pr_err!(
-                "guest {} vCPU {}: exit {:#x}: run-output buffer refused: {}\n",
-                self.guest,
-                self.id,
-                exit.vector(),
-                why
-            );
-            EPROTO
-        };
-        let out = match Parsed::parse(&self.run_out, Trailing::Allow) {
+        let out = match Parsed::parse_run_output(&self.run_out, exit.registers()) {
             Ok(out) => out,
             Err(e) => {
-                pr_err!("{:?}\n", e);
-                return Err(refuse("malformed"));
+                stats::record_failure();
+                pr_err!(
+                    "guest {} vCPU {}: exit {:#x}: run-output buffer refused: {:?}\n",
+                    self.guest,
+                    self.id,
+                    exit.vector(),
+                    e
+                );
+                return Err(EPROTO);
             }
         };
-        if let Some((id, _)) = out.iter().find(|(id, _)| !takes_from_run_output(*id)) {
-            pr_err!("the L0 sent {} ({:#06x})\n", id.name(), id.raw());
-            return Err(refuse("an element that is not the vCPU's to report"));
-        }
-        if let Some(id) = exit.registers().iter().find(|id| !out.contains(**id)) {
-            pr_err!("{} is missing\n", id.name());
-            return Err(refuse("a register of the exit is missing"));
-        }
         for (id, v) in out.iter() {
             self.cache.fill(id, v);
         }

@@ -457,3 +457,46 @@ fn host_wide_message_round_trips() {
     let mut tw = Writer::new(&mut t, Scope::Thread).unwrap();
     assert!(matches!(m.fill(&mut tw), Err(GsbError::WrongScope { .. })));
 }
+
+/// A run-output buffer is untrusted input: only the vCPU's thread-wide,
+/// non-meta state may be in it, and the exit's registers must be.
+#[test]
+fn run_output_takes_only_the_vcpus_state() {
+    let gpr3 = Id::gpr(3).unwrap();
+    let eight = 5u64.to_be_bytes();
+    let sixteen = [0u8; 16];
+    let required = [gpr3];
+    // What a conforming L0 writes, with unused space after it.
+    let mut ok = buf(1, &[(0x1003, &eight)]);
+    ok.resize(256, 0);
+    let p = Parsed::parse_run_output(&ok, &required).unwrap();
+    assert_eq!(p.get(gpr3), Some(Value::Be64(5)));
+    // Foreign scopes and meta elements, each named by index and ID.
+    for (raw, data) in [
+        (0x0004u16, &eight[..]), // TB_OFFSET: guest-wide
+        (0x0800, &eight[..]),    // L0_GUEST_HEAP: host-wide
+        (0x0C00, &sixteen[..]),  // RUN_INPUT: meta
+        (0x0C01, &sixteen[..]),  // RUN_OUTPUT: meta
+        (0x0C02, &eight[..]),    // VPA: meta
+    ] {
+        let b = buf(2, &[(0x1003, &eight), (raw, data)]);
+        assert_eq!(
+            Parsed::parse_run_output(&b, &required).err(),
+            Some(GsbError::NotRunOutput { index: 1, id: raw }),
+            "{raw:#06x}"
+        );
+    }
+    // A cleared buffer (an L0 that wrote nothing) lacks the registers.
+    let stale = [0u8; 64];
+    assert_eq!(
+        Parsed::parse_run_output(&stale, &required).err(),
+        Some(GsbError::Missing { id: 0x1003 })
+    );
+    // ... which an exit that brings none does not need.
+    assert!(Parsed::parse_run_output(&stale, &[]).unwrap().is_empty());
+    // Malformed stays malformed.
+    assert!(matches!(
+        Parsed::parse_run_output(&buf(3, &[(0x1003, &eight)]), &required),
+        Err(GsbError::Truncated { index: 1, .. })
+    ));
+}
