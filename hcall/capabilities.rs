@@ -14,11 +14,11 @@ impl Capabilities {
     /// The L0 implements H_GUEST_COPY_MEMORY.
     pub(crate) const COPY_MEM: u64 = bindings::H_GUEST_CAP_COPY_MEM as u64;
     /// The L0 can run an L2 in POWER9 mode.
-    pub(crate) const POWER9: u64 = bindings::H_GUEST_CAP_POWER9 as u64;
+    pub(crate) const POWER9: u64 = bindings::H_GUEST_CAP_POWER9;
     /// The L0 can run an L2 in POWER10 mode.
-    pub(crate) const POWER10: u64 = bindings::H_GUEST_CAP_POWER10 as u64;
+    pub(crate) const POWER10: u64 = bindings::H_GUEST_CAP_POWER10;
     /// The L0 can run an L2 in POWER11 mode.
-    pub(crate) const POWER11: u64 = bindings::H_GUEST_CAP_POWER11 as u64;
+    pub(crate) const POWER11: u64 = bindings::H_GUEST_CAP_POWER11;
 
     /// Whether the L0 implements H_GUEST_COPY_MEMORY.
     pub(crate) fn copy_memory(self) -> bool {

@@ -144,7 +144,9 @@ mod tests {
         let hcall_exit = Exit::HypervisorCall.vector();
         let eight = 7u64.to_be_bytes();
         let sixteen = [0x11u8; 16];
-        let forged: [(u32, &[(u16, &[u8])]); 4] = [
+        // A count, then elements: raw ID and data.
+        type Forged<'a> = (u32, &'a [(u16, &'a [u8])]);
+        let forged: [Forged<'_>; 4] = [
             // TB_OFFSET: guest-wide.
             (1, &[(0x0004, &eight)]),
             // L0_GUEST_HEAP: host-wide.
