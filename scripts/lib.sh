@@ -43,6 +43,13 @@ rpn_in_root() {
 		mount -t proc proc "$root/proc"
 		mkdir -p "$root$top"
 		mount --bind "$top" "$root$top"
+		# The host'"'"'s CA bundle, which has the certificates this machine
+		# needs to reach the package registries over TLS (cargo, for the
+		# VMM'"'"'s std); the root'"'"'s own stays underneath.
+		ca=/etc/ssl/certs/ca-certificates.crt
+		if [ -f "$ca" ] && [ -f "$root$ca" ]; then
+			mount --bind -o ro "$ca" "$root$ca"
+		fi
 		exec chroot "$root" /usr/bin/env -i \
 			HOME=/root LANG=C.UTF-8 TERM=dumb \
 			PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
