@@ -16,6 +16,7 @@
 //!   buffers, the L1's cached and dirty-tracked copy of their state, the
 //!   L2's partition-scoped tree, typed exits.
 //! - [`platform`]: what the module needs of the L1 that is not an hcall.
+//! - [`kvm`]: the userspace interface, KVM's ABI on `/dev/papr-nested`.
 //! - [`demo`]: the demonstrations and measurements: the L2 payloads, the
 //!   exit benchmark, the load-time self-check, and the debugfs directory
 //!   `/sys/kernel/debug/rust_papr_nested/` with the counters.
@@ -37,6 +38,7 @@ pub(crate) mod gsb;
 pub(crate) mod hcall;
 #[cfg(CONFIG_RUST_PAPR_NESTED_KUNIT_TEST)]
 mod kunit;
+pub(crate) mod kvm;
 pub(crate) mod platform;
 pub(crate) mod vcpu;
 
@@ -68,6 +70,9 @@ struct RustPaprNested {
     /// Removed on unload, after a payload or benchmark run in progress
     /// has returned; those runs use guests of their own.
     _debugfs: demo::debugfs::Debugfs,
+    /// `/dev/papr-nested`. The module cannot be unloaded while an fd of
+    /// it, or of a VM, is open.
+    _kvm: Pin<KBox<kernel::miscdevice::MiscDeviceRegistration<kvm::Device>>>,
 }
 
 impl kernel::Module for RustPaprNested {
@@ -104,6 +109,7 @@ impl kernel::Module for RustPaprNested {
             mode: n.mode,
             guests,
             _debugfs: demo::debugfs::Debugfs::new()?,
+            _kvm: KBox::pin_init(kvm::register(), GFP_KERNEL)?,
         })
     }
 }

@@ -3,6 +3,8 @@
 //! The module's debugfs directory, `/sys/kernel/debug/rust_papr_nested/`:
 //!
 //! - `hcalls`: hypervisor calls made since load, by opcode.
+//! - `guests`: guests the module holds at the L0 now (VMs, payloads,
+//!   benchmark, self-check).
 //! - `exits`: vCPU exits since load, by reason.
 //! - `runs`: H_GUEST_RUN_VCPU calls, and the elements and bytes sent in
 //!   run-input buffers and received in run-output buffers: totals, per run
@@ -33,6 +35,7 @@ use kernel::{
 /// readers and writers to finish.
 pub(crate) struct Debugfs {
     _hcalls: Pin<KBox<File<()>>>,
+    _guests: Pin<KBox<File<()>>>,
     _exits: Pin<KBox<File<()>>>,
     _runs: Pin<KBox<File<()>>>,
     _payloads: Pin<KBox<File<Mutex<Option<u32>>>>>,
@@ -50,6 +53,10 @@ impl Debugfs {
         Ok(Debugfs {
             _hcalls: KBox::pin_init(
                 dir.read_callback_file(c"hcalls", (), &show_hcalls),
+                GFP_KERNEL,
+            )?,
+            _guests: KBox::pin_init(
+                dir.read_callback_file(c"guests", (), &show_guests),
                 GFP_KERNEL,
             )?,
             _exits: KBox::pin_init(
@@ -81,6 +88,11 @@ fn show_hcalls(_: &(), f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "{} {}", op.name(), hcall::calls(op))?;
     }
     Ok(())
+}
+
+/// `guests`: how many guests the module holds at the L0.
+fn show_guests(_: &(), f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    writeln!(f, "{}", crate::vcpu::live_guests())
 }
 
 /// `exits`: `<vector> <reason> <count>` per reason; `other` counts every

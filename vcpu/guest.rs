@@ -9,7 +9,19 @@ use super::{
 };
 use crate::gsb::{ids::Scope, Id, Parsed, Trailing, Value, Writer};
 use crate::hcall::{self, guest::VcpuFlags, mem::L0Mem, Tally};
-use kernel::prelude::*;
+use kernel::{
+    prelude::*,
+    sync::atomic::{ordering::Relaxed, Atomic},
+};
+
+/// Guests this module holds at the L0: created and not (successfully)
+/// deleted.
+static LIVE: Atomic<u64> = Atomic::new(0);
+
+/// How many guests this module holds at the L0 now (debugfs `guests`).
+pub(crate) fn live() -> u64 {
+    LIVE.load(Relaxed)
+}
 
 /// Bytes of a guest-wide request: the header and the largest guest-wide
 /// elements (partition table, process table, logical PVR, TB offset).
@@ -55,6 +67,7 @@ impl Guest {
     pub(crate) fn create() -> Result<Guest> {
         let scratch = L0Mem::zeroed(GUEST_WIDE_BUF)?;
         let id = hcall::guest::create()?;
+        LIVE.fetch_add(1, Relaxed);
         // INVARIANT: the L0 just created `id`, and was given nothing yet.
         Ok(Guest {
             id,
@@ -339,7 +352,11 @@ impl Guest {
 
 impl Drop for Guest {
     fn drop(&mut self) {
-        if let Err(e) = hcall::guest::delete(self.id) {
+        let deleted = hcall::guest::delete(self.id);
+        if deleted.is_ok() {
+            LIVE.fetch_sub(1, Relaxed);
+        }
+        if let Err(e) = deleted {
             pr_err!(
                 "H_GUEST_DELETE({}) failed: {} ({}); the L0 keeps the guest: leaking its run buffers, VPAs, page tables and L2 memory\n",
                 self.id,

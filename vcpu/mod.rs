@@ -18,7 +18,7 @@ mod guest;
 pub(crate) mod pgtable;
 pub(crate) mod stats;
 
-pub(crate) use guest::Guest;
+pub(crate) use guest::{live as live_guests, Guest};
 
 use crate::gsb::{ids::Scope, value::BufferInfo, Id, IdSet, Parsed, Trailing, Value, Writer};
 use crate::hcall::{self, mem::L0Mem, Tally};

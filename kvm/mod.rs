@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The userspace interface: KVM's own ABI (`<linux/kvm.h>`) on a misc
+//! device of ours, `/dev/papr-nested`, so that a VMM written for
+//! `/dev/kvm` runs on this module by opening another path.
+//!
+//! Implemented so far (Documentation/kvm-api.rst has the table):
+//!
+//! - on the device: `KVM_GET_API_VERSION` (12), `KVM_CHECK_EXTENSION`
+//!   (true for nothing yet: nothing is advertised that is not
+//!   implemented), `KVM_CREATE_VM` (type 0 or `KVM_VM_PPC_HV`) giving a VM
+//!   fd; one VM is one guest at the L0;
+//! - on a VM fd: `KVM_CHECK_EXTENSION`.
+//!
+//! Every other ioctl fails with `-ENOTTY`. Each fd holds what it needs: a
+//! VM fd holds its VM, whose guest is deleted at the L0 when the last fd
+//! goes, and the module, which cannot be unloaded while any fd of it is
+//! open.
+
+pub(crate) mod anon;
+mod vm;
+
+use kernel::{
+    fs::File,
+    miscdevice::{MiscDevice, MiscDeviceOptions, MiscDeviceRegistration},
+    prelude::*,
+    uapi,
+};
+
+/// The device's name: `/dev/papr-nested`.
+pub(crate) const DEVICE_NAME: &CStr = c"papr-nested";
+
+/// What `KVM_CHECK_EXTENSION` answers.
+pub(crate) mod capability {
+    /// `KVM_CHECK_EXTENSION(cap)`: 0 for every capability until the
+    /// interface implements it.
+    pub(crate) fn check(_cap: usize) -> isize {
+        0
+    }
+}
+
+/// An open `/dev/papr-nested`. It holds nothing: VMs live in their fds.
+#[pin_data]
+pub(crate) struct Device {}
+
+/// Registers `/dev/papr-nested`; dropping the registration removes it.
+pub(crate) fn register() -> impl PinInit<MiscDeviceRegistration<Device>, Error> {
+    MiscDeviceRegistration::register(MiscDeviceOptions { name: DEVICE_NAME })
+}
+
+#[vtable]
+impl MiscDevice for Device {
+    type Ptr = Pin<KBox<Device>>;
+
+    fn open(_file: &File, _misc: &MiscDeviceRegistration<Self>) -> Result<Pin<KBox<Device>>> {
+        KBox::pin_init(pin_init!(Device {}), GFP_KERNEL)
+    }
+
+    fn ioctl(_me: Pin<&Device>, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
+        match cmd {
+            uapi::KVM_GET_API_VERSION => Ok(uapi::KVM_API_VERSION as isize),
+            uapi::KVM_CHECK_EXTENSION => Ok(capability::check(arg)),
+            uapi::KVM_CREATE_VM => create_vm(arg),
+            _ => Err(ENOTTY),
+        }
+    }
+}
+
+/// `KVM_CREATE_VM(type)`: type 0 or `KVM_VM_PPC_HV` (both a guest of the
+/// L0's nested-guest API); anything else is `-EINVAL`. Returns the VM fd.
+fn create_vm(ty: usize) -> Result<isize> {
+    if ty != 0 && ty != uapi::KVM_VM_PPC_HV as usize {
+        return Err(EINVAL);
+    }
+    let vm = vm::Vm::new()?;
+    let id = vm.guest_id();
+    let fd = anon::install(vm)?;
+    pr_info!("KVM_CREATE_VM: guest {} as fd {}\n", id, fd);
+    Ok(fd as isize)
+}
