@@ -7,6 +7,7 @@
 #   make                            the same against the L1 kernel in our
 #                                   build root (made by 'make setup')
 #   make setup                      build root, patched kernel, L1 kernel
+#   make tools                      the userspace tools for the L1 (tools/)
 #   make run                        boot the L1 in QEMU: insmod, rmmod
 #   make check                      every test; ends "N passed, N failed"
 #
@@ -32,11 +33,14 @@ endif
 setup:
 	scripts/setup.sh
 
-run: modules
+tools: setup
+	scripts/build-tools.sh
+
+run: modules tools
 	scripts/run-l1.sh nested
 	scripts/run-l1.sh no-nested
 
 check: setup
 	scripts/check.sh
 
-.PHONY: modules modules_install clean setup run check
+.PHONY: modules modules_install clean setup tools run check

@@ -12,8 +12,9 @@
 #     and the encode/parse benchmark (printed, not asserted)
 #   - rustfmt and clippy (scripts/lint.sh)
 #   - the out-of-tree module build against the L1 kernel
-#   - the main job's two boots: with the nested API (insmod, mode, rmmod)
-#     and without it (-ENODEV)
+#   - the userspace tools' build, and the main job's two boots: with the
+#     nested API (insmod, mode, rmmod, and the userspace suite of
+#     /dev/papr-nested, each KTAP case counted) and without it (-ENODEV)
 
 source "$(dirname "$0")/lib.sh"
 cd "$RPN_TOP"
@@ -86,7 +87,16 @@ rpn_log "KUnit took $((SECONDS - start)) s"
 
 step "rustfmt and clippy" bash scripts/lint.sh
 step "module build (out of tree, against the L1 kernel)" bash scripts/build-module.sh
+step "userspace tools (static ppc64le)" bash scripts/build-tools.sh
 step "L1 boot with cap-nested-papr=on: insmod, mode, rmmod" bash scripts/run-l1.sh nested
+# The userspace suite ran in that boot: each KTAP case counts.
+console=$RPN_ROOT$RPN_BUILD/logs/run-nested.log.txt
+up=$(grep -c '^RPN-KTAP ok ' "$console" 2>/dev/null || true)
+uf=$(grep -c '^RPN-KTAP not ok ' "$console" 2>/dev/null || true)
+passed=$((passed + ${up:-0}))
+failed=$((failed + ${uf:-0}))
+[ "${up:-0}" -gt 0 ] || { failed=$((failed + 1)); rpn_log "FAIL userspace suite: no case passed"; }
+rpn_log "userspace suite of /dev/papr-nested: ${up:-0} passed, ${uf:-0} failed"
 step "L1 boot with cap-nested-papr=off: -ENODEV" bash scripts/run-l1.sh no-nested
 
 if [ $skipped -gt 0 ]; then

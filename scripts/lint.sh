@@ -25,6 +25,7 @@ noise='unstable feature specified for `-Ctarget-feature`|^\s*\||= note|= help|^$
 echo "[rpn] rustfmt --check" >&2
 files=(rust_papr_nested.rs)
 [ -d host ] && files+=(host/lib.rs host/tests/*.rs)
+files+=(tools/*/src/main.rs)
 rustfmt --check --edition 2021 --config-path /build/linux/.rustfmt.toml "${files[@]}" || rc=1
 
 echo "[rpn] clippy: out-of-tree module" >&2

@@ -42,6 +42,9 @@ mkdir -p "$work/root"/{bin,proc,sys,tmp,dev}
 cp /usr/bin/busybox "$work/root/bin/busybox"
 cp testing/initramfs-init "$work/root/init"
 cp "$ko" "$work/root/rust_papr_nested.ko"
+tests=$RPN_TOP/tools/target/powerpc64le-unknown-linux-gnu/release/kvm-api-tests
+[ "$variant" = no-nested ] || [ -f "$tests" ] || rpn_die "no $tests; run scripts/build-tools.sh"
+[ ! -f "$tests" ] || cp "$tests" "$work/root/kvm-api-tests"
 chmod +x "$work/root/init"
 (cd "$work/root" && find . | cpio -o -H newc --quiet | gzip -1) > "$work/initramfs.cpio.gz"
 
@@ -108,6 +111,12 @@ if [ "$variant" = nested ]; then
 	result "rmmod-while-open=refused" ||
 		fail "debugfs file held open across rmmod: $(grep '^RPN-RESULT rmmod-while-open' "$clean")"
 	echo "[rpn] rmmod refused while a debugfs file was open; closing it after rmmod touched nothing freed"
+	ktap_ok=$(grep -c '^RPN-KTAP ok ' "$clean" || true)
+	ktap_bad=$(grep -c '^RPN-KTAP not ok ' "$clean" || true)
+	grep '^RPN-KTAP' "$clean" | sed 's/^RPN-KTAP /[rpn]   /'
+	[ "$ktap_bad" = 0 ] && [ "$ktap_ok" -gt 0 ] ||
+		fail "userspace suite of /dev/papr-nested: $ktap_ok passed, $ktap_bad failed"
+	echo "[rpn] userspace suite of /dev/papr-nested: $ktap_ok passed"
 	result "kmemleak=0" || fail "kmemleak: $(sed -n 's/^RPN-RESULT kmemleak=//p' "$clean")"
 else
 	result "cycle=1 insmod=failed first-guest=none rmmod=none" || fail "insmod succeeded without the nested API"

@@ -1,0 +1,49 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Build the userspace tools under tools/ for the L1: static ppc64le
+# binaries, in the build root.
+#
+# - The KVM definitions come from the L1 kernel's own uapi headers
+#   ('make headers' into /build/l1/usr/include), through bindgen and
+#   tools/kvm-sys/wrapper.h; nothing is retyped.
+# - std is built from rust-src for powerpc64le-unknown-linux-gnu (no
+#   ppc64el std package is needed), linked statically with the cross gcc
+#   and glibc of trixie main; its crates come from crates.io.
+#
+# Output: tools/target/powerpc64le-unknown-linux-gnu/release/<tool>.
+
+source "$(dirname "$0")/lib.sh"
+
+if [ "${1:-}" != --in-root ]; then
+	exec bash -c 'source scripts/lib.sh; rpn_in_root bash scripts/build-tools.sh --in-root'
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+for p in gcc-powerpc64le-linux-gnu libc6-dev-ppc64el-cross; do
+	dpkg -s "$p" >/dev/null 2>&1 || apt-get install -y -qq --no-install-recommends "$p" >/dev/null
+done
+
+start=$SECONDS
+l1=$RPN_BUILD/l1
+"${RPN_KMAKE[@]}" -C "$RPN_BUILD/linux" O="$l1" -s headers
+target=$RPN_TOP/tools/target
+mkdir -p "$target"
+gen=$target/kvm_bindings.rs
+bindgen tools/kvm-sys/wrapper.h \
+	--allowlist-type 'kvm_.*' --allowlist-var 'KVM_.*|RPN_KVM_.*' \
+	--no-layout-tests -o "$gen.new" -- \
+	-I"$l1/usr/include" --target=powerpc64le-linux-gnu 2>/dev/null
+sed -Ei 's/pub const RPN_(KVM_[A-Z0-9_]*)/pub const \1/' "$gen.new"
+cmp -s "$gen.new" "$gen" || mv "$gen.new" "$gen"
+rm -f "$gen.new"
+
+export RUSTC_BOOTSTRAP=1
+export RPN_KVM_BINDINGS=$gen
+export CARGO_TARGET_POWERPC64LE_UNKNOWN_LINUX_GNU_LINKER=powerpc64le-linux-gnu-gcc
+export RUSTFLAGS="-C target-feature=+crt-static"
+for t in tools/*/Cargo.toml; do
+	cargo build --quiet --release --manifest-path "$t" --target-dir "$target" \
+		--target powerpc64le-unknown-linux-gnu -Zbuild-std=std,panic_abort
+done
+rpn_log "tools built in $((SECONDS - start)) s: $(ls "$target/powerpc64le-unknown-linux-gnu/release" | grep -v '\.d$' | grep -Ev '^(build|deps|examples|incremental)$' | tr '\n' ' ')"
