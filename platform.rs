@@ -25,15 +25,15 @@ pub(crate) fn running_as_lpar() -> bool {
     firmware_has_feature(FW_FEATURE_LPAR)
 }
 
-/// The real address of `buf`, which must lie in the L1's linear map (the
-/// map is offset by `PAGE_OFFSET`); `-EINVAL` for anything outside it.
-/// Only [`crate::hcall::mem::L0Mem`] asks, for memory it allocated.
-pub(crate) fn linear_map_pa(buf: &[u8]) -> Result<u64> {
+/// The real address of the `len` bytes at kernel address `addr`, which
+/// must lie in the L1's linear map (the map is offset by `PAGE_OFFSET`);
+/// `-EINVAL` for anything outside it. Only arithmetic: nothing is read.
+pub(crate) fn linear_map_pa(addr: usize, len: usize) -> Result<u64> {
     const PAGE_OFFSET: u64 = bindings::CONFIG_PAGE_OFFSET as u64;
-    let start = buf.as_ptr() as u64;
+    let start = addr as u64;
     // SAFETY: `high_memory` is set once during boot and only read after.
     let high = unsafe { bindings::high_memory } as u64;
-    let end = start.checked_add(buf.len() as u64).ok_or(EINVAL)?;
+    let end = start.checked_add(len as u64).ok_or(EINVAL)?;
     if start < PAGE_OFFSET || end > high {
         return Err(EINVAL);
     }

@@ -5,6 +5,7 @@
 //! - `hcalls`: hypervisor calls made since load, by opcode.
 //! - `guests`: guests the module holds at the L0 now (VMs, payloads,
 //!   benchmark, self-check).
+//! - `pinned`: pages of VMMs' memory slots the module holds pinned now.
 //! - `exits`: vCPU exits since load, by reason.
 //! - `runs`: H_GUEST_RUN_VCPU calls, and the elements and bytes sent in
 //!   run-input buffers and received in run-output buffers: totals, per run
@@ -36,6 +37,7 @@ use kernel::{
 pub(crate) struct Debugfs {
     _hcalls: Pin<KBox<File<()>>>,
     _guests: Pin<KBox<File<()>>>,
+    _pinned: Pin<KBox<File<()>>>,
     _exits: Pin<KBox<File<()>>>,
     _runs: Pin<KBox<File<()>>>,
     _payloads: Pin<KBox<File<Mutex<Option<u32>>>>>,
@@ -57,6 +59,10 @@ impl Debugfs {
             )?,
             _guests: KBox::pin_init(
                 dir.read_callback_file(c"guests", (), &show_guests),
+                GFP_KERNEL,
+            )?,
+            _pinned: KBox::pin_init(
+                dir.read_callback_file(c"pinned", (), &show_pinned),
                 GFP_KERNEL,
             )?,
             _exits: KBox::pin_init(
@@ -93,6 +99,11 @@ fn show_hcalls(_: &(), f: &mut fmt::Formatter<'_>) -> fmt::Result {
 /// `guests`: how many guests the module holds at the L0.
 fn show_guests(_: &(), f: &mut fmt::Formatter<'_>) -> fmt::Result {
     writeln!(f, "{}", crate::vcpu::live_guests())
+}
+
+/// `pinned`: how many pages of user memory the module holds pinned.
+fn show_pinned(_: &(), f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    writeln!(f, "{}", crate::vcpu::pinned::pinned())
 }
 
 /// `exits`: `<vector> <reason> <count>` per reason; `other` counts every

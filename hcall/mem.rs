@@ -36,7 +36,7 @@ impl L0Mem {
             return Err(EINVAL);
         }
         let buf = KVec::from_elem(0u8, len, GFP_KERNEL)?;
-        let pa = linear_map_pa(&buf)?;
+        let pa = linear_map_pa(buf.as_ptr() as usize, buf.len())?;
         // INVARIANT: `from_elem` made one kmalloc allocation of exactly
         // `len` bytes, and `pa` is its real address.
         Ok(L0Mem { buf, pa })

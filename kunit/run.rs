@@ -216,6 +216,33 @@ mod tests {
         Ok(())
     }
 
+    /// Memory the tree does not own (as a VMM's pinned slot) is mapped
+    /// with `map_external`: the L2 loads from it through the L0, and after
+    /// `unmap_external` the same load faults.
+    #[test]
+    fn external_mapping() -> Result {
+        // Declared before the guest, so dropped after the L0 deleted it.
+        let mut page = crate::hcall::mem::L0Mem::zeroed(crate::vcpu::pgtable::PAGE_SIZE)?;
+        page[..8].copy_from_slice(&payload::B_VALUE.to_be_bytes());
+        let mut g = payload::guest_with_code(&[payload::insn::LD_R3_0_R4, payload::insn::SC_1])?;
+        let tree = g.partition_tree().ok_or(ENOENT)?;
+        tree.map_external(payload::DATA_GRA, page.real_address())?;
+        assert_eq!(tree.unmap_page(payload::DATA_GRA).err(), Some(EINVAL));
+        let v = payload::vcpu0(&mut g)?;
+        v.set(Id::GPRS[4], Value::Be64(payload::DATA_GRA))?;
+        let exit = payload::run_logged("external", v, payload::HDEC_TICKS)?;
+        assert_eq!(exit, Exit::HypervisorCall);
+        assert_eq!(v.cached(Id::GPRS[3]), Some(Value::Be64(payload::B_VALUE)));
+        let tree = g.partition_tree().ok_or(ENOENT)?;
+        assert_eq!(tree.unmap_external(payload::DATA_GRA)?, page.real_address());
+        let v = payload::vcpu0(&mut g)?;
+        v.set(Id::NIA, Value::Be64(payload::CODE_GRA))?;
+        let exit = payload::run_logged("external", v, payload::HDEC_TICKS)?;
+        assert_eq!(exit, Exit::DataStorage);
+        assert_eq!(v.cached(Id::HDAR), Some(Value::Be64(payload::DATA_GRA)));
+        Ok(())
+    }
+
     /// The benchmark makes exactly one hypervisor call per exit; its
     /// timings are reported, never asserted.
     #[test]

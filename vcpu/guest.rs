@@ -5,6 +5,7 @@
 use super::{
     gsb_err,
     pgtable::{PartitionTree, PAGE_SIZE},
+    pinned::PinnedPages,
     Vcpu,
 };
 use crate::gsb::{ids::Scope, Id, Parsed, Trailing, Value, Writer};
@@ -37,8 +38,9 @@ const MAX_BUF: usize = 1 << 20;
 /// - `id` is a guest the L0 created for this L1 and has not deleted.
 /// - Everything the L0 was given for the guest (the vCPUs' run buffers
 ///   and VPAs, the partition-scoped tree, which holds the process table
-///   and the L2 pages) is owned by the guest, and freed only after the L0
-///   has deleted it; if the delete fails it is leaked, never freed.
+///   and the L2 pages, and the pinned user memory mapped in it) is owned
+///   by the guest, and freed only after the L0 has deleted it or dropped
+///   its translations; if the delete fails it is leaked, never freed.
 pub(crate) struct Guest {
     id: u64,
     /// GSID_RUN_OUTPUT_MIN_SIZE as the L0 reported it (QEMU's L0 keeps it
@@ -60,6 +62,15 @@ pub(crate) struct Guest {
     /// The L2 memory the L0 translates through, kept until the L0 has
     /// deleted the guest.
     tree: Option<PartitionTree>,
+    /// Pinned user memory mapped in the tree, by the caller's key.
+    user: KVec<UserRange>,
+}
+
+/// Pinned user memory mapped at guest real `gra` onwards.
+struct UserRange {
+    key: u32,
+    gra: u64,
+    pages: PinnedPages,
 }
 
 impl Guest {
@@ -80,6 +91,7 @@ impl Guest {
             part_table: None,
             proc_table: None,
             tree: None,
+            user: KVec::new(),
         })
     }
 
@@ -297,6 +309,91 @@ impl Guest {
         Ok(())
     }
 
+    /// Maps `pages` at guest real `gra` onwards, as range `key` (a key in
+    /// use: `-EEXIST`). Needs the guest's tree (`-ENOENT` before one is
+    /// set); `-EBUSY` where something is mapped already. On failure
+    /// nothing stays mapped and the pages are unpinned.
+    pub(crate) fn map_user(&mut self, key: u32, gra: u64, pages: PinnedPages) -> Result {
+        if self.user.iter().any(|r| r.key == key) {
+            return Err(EEXIST);
+        }
+        self.user.reserve(1, GFP_KERNEL)?;
+        let tree = self.tree.as_mut().ok_or(ENOENT)?;
+        let mut mapped = 0;
+        let mut res = Ok(());
+        for i in 0..pages.len() {
+            let at = gra + (i * PAGE_SIZE) as u64;
+            res = match pages.real_address(i) {
+                Some(pa) => tree.map_external(at, pa),
+                None => Err(EINVAL),
+            };
+            if res.is_err() {
+                break;
+            }
+            mapped += 1;
+        }
+        if let Err(e) = res {
+            let r = UserRange { key, gra, pages };
+            // The caller sees the first error; a failure to retire is
+            // logged by `retire_user` itself.
+            let _ = self.retire_user(r, mapped);
+            return Err(e);
+        }
+        // Room was reserved above: the push does not allocate.
+        self.user.push(UserRange { key, gra, pages }, GFP_KERNEL)?;
+        Ok(())
+    }
+
+    /// Takes range `key` out of the tree; the L0 is told to drop its
+    /// translations (where it has H_RPT_INVALIDATE) before the pages are
+    /// unpinned, and they stay pinned, leaked, if it refuses. `-ENOENT`
+    /// for an unknown key.
+    pub(crate) fn unmap_user(&mut self, key: u32) -> Result {
+        let at = self.user.iter().position(|r| r.key == key).ok_or(ENOENT)?;
+        let r = self.user.remove(at).map_err(|_| ENOENT)?;
+        let n = r.pages.len();
+        self.retire_user(r, n)
+    }
+
+    /// Unmaps the first `mapped` pages of `r`, has the L0 drop what it
+    /// cached of them, then unpins `r` (or leaks it if the L0 refuses).
+    fn retire_user(&mut self, r: UserRange, mapped: usize) -> Result {
+        if let Some(tree) = self.tree.as_mut() {
+            for i in 0..mapped {
+                // The entries were mapped by `map_user`: only a tree
+                // changed behind our back could refuse, and then the page
+                // must stay pinned.
+                if tree.unmap_external(r.gra + (i * PAGE_SIZE) as u64).is_err() {
+                    pr_err!(
+                        "guest {}: user range {} is not in the tree; leaking it\n",
+                        self.id,
+                        r.key
+                    );
+                    r.pages.leak();
+                    return Err(EINVAL);
+                }
+            }
+        }
+        if mapped > 0 && hcall::invalidate::available() {
+            let end = r.gra + (mapped * PAGE_SIZE) as u64;
+            if let Err(e) =
+                hcall::invalidate::nested_tlb_64k(self.id, r.gra, end, &mut self.invalidations)
+            {
+                pr_err!(
+                    "guest {}: H_RPT_INVALIDATE of user range {}: {} ({}); leaking it\n",
+                    self.id,
+                    r.key,
+                    e.status.name(),
+                    e.status.0
+                );
+                r.pages.leak();
+                return Err(e.into());
+            }
+        }
+        drop(r);
+        Ok(())
+    }
+
     /// H_RPT_INVALIDATE calls made for this guest so far.
     pub(crate) fn invalidations(&self) -> u64 {
         self.invalidations.count()
@@ -358,7 +455,7 @@ impl Drop for Guest {
         }
         if let Err(e) = deleted {
             pr_err!(
-                "H_GUEST_DELETE({}) failed: {} ({}); the L0 keeps the guest: leaking its run buffers, VPAs, page tables and L2 memory\n",
+                "H_GUEST_DELETE({}) failed: {} ({}); the L0 keeps the guest: leaking its run buffers, VPAs, page tables, L2 memory and pinned user memory\n",
                 self.id,
                 e.status.name(),
                 e.status.0
@@ -366,6 +463,7 @@ impl Drop for Guest {
             // The L0 may still use all of it: it must never be reused, so
             // it is leaked rather than freed.
             core::mem::forget(core::mem::take(&mut self.vcpus));
+            core::mem::forget(core::mem::take(&mut self.user));
             if let Some(tree) = self.tree.take() {
                 tree.leak();
             }

@@ -16,6 +16,7 @@ mod cache;
 pub(crate) mod exit;
 mod guest;
 pub(crate) mod pgtable;
+pub(crate) mod pinned;
 pub(crate) mod stats;
 
 pub(crate) use guest::{live as live_guests, Guest};

@@ -138,38 +138,63 @@ impl PartitionTree {
         Some(table_pa)
     }
 
+    /// The leaf entry for `gra`: its table's real address, its index there
+    /// and the entry; `-ENOENT` where nothing is mapped.
+    fn leaf(&self, gra: u64) -> Result<(u64, usize, u64)> {
+        Self::check_gra(gra)?;
+        let table_pa = self.leaf_table(gra).ok_or(ENOENT)?;
+        let i = Self::index(gra, LEVEL_BITS.len() - 1);
+        let pte = self.table_ref(table_pa).ok_or(ENOENT)?.get(i);
+        if pte & VALID == 0 {
+            return Err(ENOENT);
+        }
+        Ok((table_pa, i, pte))
+    }
+
+    /// Clears leaf `i` of the table at `table_pa`, and makes the cleared
+    /// entry reach memory before the L0 is told to drop its translation
+    /// (`ptesync` before `tlbie` on bare metal).
+    fn clear_leaf(&mut self, table_pa: u64, i: usize) -> Result {
+        self.table_at(table_pa).ok_or(ENOENT)?.set(i, 0);
+        core::sync::atomic::fence(core::sync::atomic::Ordering::SeqCst);
+        Ok(())
+    }
+
     /// Takes the page at guest real address `gra` out of the tree and
     /// hands it back. The L0 may still hold a translation to it: the
     /// caller has it dropped before the page is reused or freed
     /// ([`super::Guest::unmap`] does). `-ENOENT` if nothing is mapped
     /// there, `-EBUSY` for the process table's page, which the L0 was
-    /// given.
+    /// given, and `-EINVAL` for a page the tree does not own (mapped with
+    /// [`Self::map_external`]); nothing changes then.
     pub(crate) fn unmap_page(&mut self, gra: u64) -> Result<L0Mem> {
-        Self::check_gra(gra)?;
         if self.process_table == Some(gra) {
             return Err(EBUSY);
         }
-        let table_pa = self.leaf_table(gra).ok_or(ENOENT)?;
-        let i = Self::index(gra, LEVEL_BITS.len() - 1);
-        let t = self.table_at(table_pa).ok_or(ENOENT)?;
-        let pte = t.get(i);
-        if pte & VALID == 0 {
-            return Err(ENOENT);
-        }
-        t.set(i, 0);
-        // The cleared entry must reach memory before the L0 is told to
-        // drop its translation (`ptesync` before `tlbie` on bare metal).
-        core::sync::atomic::fence(core::sync::atomic::Ordering::SeqCst);
+        let (table_pa, i, pte) = self.leaf(gra)?;
         let page_pa = pte & RPN_MASK;
         let at = self
             .pages
             .iter()
             .position(|p| p.real_address() == page_pa)
-            .ok_or_else(|| {
-                pr_err!("the L2 page at {:#x} is not the tree's\n", gra);
-                EINVAL
-            })?;
+            .ok_or(EINVAL)?;
+        self.clear_leaf(table_pa, i)?;
         self.pages.remove(at).map_err(|_| EINVAL)
+    }
+
+    /// Takes the translation at `gra` of memory the tree does not own out
+    /// of the tree; returns the real address it had. As for
+    /// [`Self::unmap_page`], the L0 may still hold the translation: the
+    /// caller has it dropped before the memory is reused. `-EINVAL` (and
+    /// nothing changes) for a page the tree owns.
+    pub(crate) fn unmap_external(&mut self, gra: u64) -> Result<u64> {
+        let (table_pa, i, pte) = self.leaf(gra)?;
+        let pa = pte & RPN_MASK;
+        if self.pages.iter().any(|p| p.real_address() == pa) {
+            return Err(EINVAL);
+        }
+        self.clear_leaf(table_pa, i)?;
+        Ok(pa)
     }
 
     /// Maps a zeroed page at guest real address `gra` and makes its first
@@ -200,8 +225,28 @@ impl PartitionTree {
         Self::check_gra(gra)?;
         self.pages.reserve(1, GFP_KERNEL)?;
         let page = L0Mem::zeroed(PAGE_SIZE)?;
-        let page_pa = page.real_address();
-        // Walk down, adding the directories that are missing.
+        self.map_leaf(gra, page.real_address())?;
+        // Room was reserved above: the push does not allocate.
+        self.pages.push(page, GFP_KERNEL)?;
+        let n = self.pages.len() - 1;
+        Ok(&mut self.pages[n])
+    }
+
+    /// Maps the 64 KiB of L1 memory at real address `pa` (64 KiB aligned)
+    /// at guest real address `gra`, without owning it: whoever does keeps
+    /// it until it is unmapped ([`Self::unmap_external`]) and the L0 has
+    /// dropped its translation, or until the L0 has deleted the guest.
+    pub(crate) fn map_external(&mut self, gra: u64, pa: u64) -> Result {
+        Self::check_gra(gra)?;
+        if !pa.is_multiple_of(PAGE_SIZE as u64) || pa & !RPN_MASK != 0 {
+            return Err(EINVAL);
+        }
+        self.map_leaf(gra, pa)
+    }
+
+    /// Points the leaf for `gra` at `pa`, adding the directories that are
+    /// missing; `-EBUSY` where something is mapped already.
+    fn map_leaf(&mut self, gra: u64, pa: u64) -> Result {
         let mut table_pa = self.root.pa();
         for level in 0..LEVEL_BITS.len() - 1 {
             let i = Self::index(gra, level);
@@ -218,27 +263,24 @@ impl PartitionTree {
             } else {
                 let bits = LEVEL_BITS[level + 1];
                 let t = Table::new(bits)?;
-                let pa = t.pa();
+                let new_pa = t.pa();
                 self.tables.push(t, GFP_KERNEL)?;
-                let pde = VALID | pa | u64::from(bits);
+                let pde = VALID | new_pa | u64::from(bits);
                 if level == 0 {
                     self.root.set(i, pde);
                 } else {
                     self.table_at(table_pa).ok_or(EINVAL)?.set(i, pde);
                 }
-                pa
+                new_pa
             };
             table_pa = next_pa;
         }
-        let last = LEVEL_BITS.len() - 1;
-        let i = Self::index(gra, last);
+        let i = Self::index(gra, LEVEL_BITS.len() - 1);
         let t = self.table_at(table_pa).ok_or(EINVAL)?;
         if t.get(i) & VALID != 0 {
             return Err(EBUSY);
         }
-        t.set(i, VALID | LEAF | (page_pa & RPN_MASK) | REF_CHANGE | RWX);
-        self.pages.push(page, GFP_KERNEL)?;
-        let n = self.pages.len() - 1;
-        Ok(&mut self.pages[n])
+        t.set(i, VALID | LEAF | (pa & RPN_MASK) | REF_CHANGE | RWX);
+        Ok(())
     }
 }
