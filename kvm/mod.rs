@@ -10,7 +10,9 @@
 //!   (true for nothing yet: nothing is advertised that is not
 //!   implemented), `KVM_CREATE_VM` (type 0 or `KVM_VM_PPC_HV`) giving a VM
 //!   fd; one VM is one guest at the L0;
-//! - on a VM fd: `KVM_CHECK_EXTENSION`.
+//! - on a VM fd: `KVM_CHECK_EXTENSION`, `KVM_SET_USER_MEMORY_REGION`
+//!   (memory slots of the VMM's own memory, pinned and mapped into the
+//!   guest's partition-scoped tree).
 //!
 //! Every other ioctl fails with `-ENOTTY`. Each fd holds what it needs: a
 //! VM fd holds its VM, whose guest is deleted at the L0 when the last fd

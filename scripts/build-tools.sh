@@ -31,7 +31,7 @@ target=$RPN_TOP/tools/target
 mkdir -p "$target"
 gen=$target/kvm_bindings.rs
 bindgen tools/kvm-sys/wrapper.h \
-	--allowlist-type 'kvm_.*' --allowlist-var 'KVM_.*|RPN_KVM_.*' \
+	--allowlist-type 'kvm_.*' --allowlist-var 'KVM_.*|RPN_KVM_.*|PROT_.*|MAP_.*' \
 	--no-layout-tests -o "$gen.new" -- \
 	-I"$l1/usr/include" --target=powerpc64le-linux-gnu 2>/dev/null
 sed -Ei 's/pub const RPN_(KVM_[A-Z0-9_]*)/pub const \1/' "$gen.new"

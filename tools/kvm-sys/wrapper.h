@@ -7,6 +7,7 @@
  * scripts/build-tools.sh), as rust/uapi does in the kernel.
  */
 #include <linux/kvm.h>
+#include <linux/mman.h>
 
 const unsigned int RPN_KVM_GET_API_VERSION = KVM_GET_API_VERSION;
 const unsigned int RPN_KVM_CREATE_VM = KVM_CREATE_VM;

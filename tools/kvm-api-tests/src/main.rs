@@ -18,10 +18,16 @@ use std::process::{Command, Stdio};
 const DEVICE: &str = "/dev/papr-nested";
 /// Guests the module holds at the L0 now.
 const GUESTS: &str = "/sys/kernel/debug/rust_papr_nested/guests";
+/// Pages of user memory the module holds pinned now.
+const PINNED: &str = "/sys/kernel/debug/rust_papr_nested/pinned";
+/// The L2's (and this L1's) page size: slots are made of such pages.
+const PAGE: u64 = 64 << 10;
 
 extern "C" {
     fn ioctl(fd: i32, request: u64, ...) -> i32;
     fn fcntl(fd: i32, cmd: i32, ...) -> i32;
+    fn mmap(addr: *mut u8, len: usize, prot: i32, flags: i32, fd: i32, off: i64) -> *mut u8;
+    fn munmap(addr: *mut u8, len: usize) -> i32;
 }
 
 /// `F_GETFD` and `FD_CLOEXEC` (asm-generic/fcntl.h, as on every Linux).
@@ -38,6 +44,55 @@ fn kvm_ioctl(fd: RawFd, request: u32, arg: u64) -> Result<i32, i32> {
     } else {
         Ok(r)
     }
+}
+
+/// `ioctl(fd, request, &arg)` for the requests that take a struct.
+fn kvm_ioctl_ptr<T>(fd: RawFd, request: u32, arg: &T) -> Result<i32, i32> {
+    // SAFETY: `arg` is a live `T`, the struct the request reads.
+    let r = unsafe { ioctl(fd, u64::from(request), arg as *const T) };
+    if r < 0 {
+        Err(Error::last_os_error().raw_os_error().unwrap_or(0))
+    } else {
+        Ok(r)
+    }
+}
+
+/// `len` bytes of fresh anonymous memory (64 KiB aligned, as mmap gives
+/// on this L1), never unmapped: the suite is short-lived.
+fn anon_memory(len: u64) -> Result<u64, String> {
+    let prot = (kvm::PROT_READ | kvm::PROT_WRITE) as i32;
+    let flags = (kvm::MAP_PRIVATE | kvm::MAP_ANONYMOUS) as i32;
+    // SAFETY: a new private anonymous mapping; nothing of ours is touched.
+    let p = unsafe { mmap(std::ptr::null_mut(), len as usize, prot, flags, -1, 0) };
+    if p as isize == -1 {
+        return Err(format!("mmap: {}", Error::last_os_error()));
+    }
+    Ok(p as u64)
+}
+
+/// `KVM_SET_USER_MEMORY_REGION` on `vm`.
+fn set_region(
+    vm: &OwnedFd,
+    slot: u32,
+    flags: u32,
+    gpa: u64,
+    size: u64,
+    uaddr: u64,
+) -> Result<i32, i32> {
+    let r = kvm::kvm_userspace_memory_region {
+        slot,
+        flags,
+        guest_phys_addr: gpa,
+        memory_size: size,
+        userspace_addr: uaddr,
+    };
+    kvm_ioctl_ptr(vm.as_raw_fd(), kvm::KVM_SET_USER_MEMORY_REGION, &r)
+}
+
+/// Pages the module holds pinned.
+fn pinned() -> Result<u64, String> {
+    let s = fs::read_to_string(PINNED).map_err(|e| format!("{PINNED}: {e}"))?;
+    s.trim().parse().map_err(|e| format!("{PINNED}: {e}"))
 }
 
 /// Opens the device.
@@ -170,6 +225,7 @@ fn rmmod_refused_while_vm_open() -> Verdict {
 
 fn process_death_deletes_guests() -> Verdict {
     let before = guests()?;
+    let pins = pinned()?;
     let mut child = Command::new("/proc/self/exe")
         .args(["hold", "3"])
         .stdout(Stdio::piped())
@@ -182,17 +238,111 @@ fn process_death_deletes_guests() -> Verdict {
         .map_err(|e| e.to_string())?;
     expect("the child", line.trim(), "holding 3")?;
     expect("guests while it holds them", guests()?, before + 3)?;
+    expect("pinned while it holds them", pinned()?, pins + 6)?;
     child.kill().map_err(|e| format!("kill: {e}"))?;
     child.wait().map_err(|e| format!("wait: {e}"))?;
-    expect("guests after SIGKILL", guests()?, before)
+    expect("guests after SIGKILL", guests()?, before)?;
+    expect("pinned after SIGKILL", pinned()?, pins)
 }
 
-/// `hold N`: N VMs, then wait to be killed.
+const EFAULT: i32 = 14;
+
+fn memory_region_bad_input() -> Verdict {
+    let dev = device().map_err(|e| e.to_string())?;
+    let vm = create_vm(&dev, 0).map_err(|e| format!("errno {e}"))?;
+    // Eight pages, the last four unmapped again: a hole right after `mem`.
+    let mem = anon_memory(8 * PAGE)?;
+    // SAFETY: the upper half of the mapping just made; nothing uses it.
+    if unsafe { munmap((mem + 4 * PAGE) as *mut u8, 4 * PAGE as usize) } != 0 {
+        return Err(format!("munmap: {}", Error::last_os_error()));
+    }
+    let pins = pinned()?;
+    let max = 1u64 << 32;
+    type Bad = (&'static str, u32, u32, u64, u64, u64, i32);
+    let bad: [Bad; 12] = [
+        ("a flag", 0, 1, 0, PAGE, mem, EINVAL),
+        ("address space 1", 1 << 16, 0, 0, PAGE, mem, EINVAL),
+        ("unaligned gpa", 0, 0, 0x1000, PAGE, mem, EINVAL),
+        ("unaligned size", 0, 0, 0, PAGE + 0x1000, mem, EINVAL),
+        ("unaligned uaddr", 0, 0, 0, PAGE, mem + 0x1000, EINVAL),
+        (
+            "gpa wrapping",
+            0,
+            0,
+            u64::MAX - PAGE + 1,
+            2 * PAGE,
+            mem,
+            EINVAL,
+        ),
+        ("past 2^52", 0, 0, 1 << 52, PAGE, mem, EINVAL),
+        ("too large", 0, 0, 0, 2 * max, mem, EINVAL),
+        (
+            "uaddr wrapping",
+            0,
+            0,
+            0,
+            2 * PAGE,
+            u64::MAX - PAGE + 1,
+            EINVAL,
+        ),
+        ("deleting no slot", 7, 0, 0, 0, 0, EINVAL),
+        ("unmapped memory", 0, 0, 0, PAGE, 0x1000_0000, EFAULT),
+        ("memory past the mapping", 0, 0, 0, 8 * PAGE, mem, EFAULT),
+    ];
+    for (what, slot, flags, gpa, size, uaddr, errno) in bad {
+        let r = set_region(&vm, slot, flags, gpa, size, uaddr);
+        expect(what, r, Err(errno))?;
+    }
+    expect("pinned after the refusals", pinned()?, pins)?;
+    set_region(&vm, 0, 0, 0, 2 * PAGE, mem).map_err(|e| format!("slot 0: errno {e}"))?;
+    let overlap = set_region(&vm, 1, 0, PAGE, 2 * PAGE, mem + 2 * PAGE);
+    expect("an overlapping slot", overlap, Err(EINVAL))?;
+    expect("pinned with slot 0", pinned()?, pins + 2)
+}
+
+fn memory_region_lifecycle() -> Verdict {
+    let pins = pinned()?;
+    let dev = device().map_err(|e| e.to_string())?;
+    let vm = create_vm(&dev, 0).map_err(|e| format!("errno {e}"))?;
+    let mem = anon_memory(8 * PAGE)?;
+    set_region(&vm, 0, 0, 0, 4 * PAGE, mem).map_err(|e| format!("slot 0: errno {e}"))?;
+    expect("pinned with slot 0", pinned()?, pins + 4)?;
+    set_region(&vm, 1, 0, 0x10_0000, 2 * PAGE, mem + 4 * PAGE)
+        .map_err(|e| format!("slot 1: errno {e}"))?;
+    expect("pinned with slots 0 and 1", pinned()?, pins + 6)?;
+    expect(
+        "the same slot again",
+        set_region(&vm, 0, 0, 0, 4 * PAGE, mem),
+        Ok(0),
+    )?;
+    expect("pinned after the same slot", pinned()?, pins + 6)?;
+    set_region(&vm, 0, 0, 0, 2 * PAGE, mem).map_err(|e| format!("resize: errno {e}"))?;
+    expect("pinned after shrinking slot 0", pinned()?, pins + 4)?;
+    expect("deleting slot 1", set_region(&vm, 1, 0, 0, 0, 0), Ok(0))?;
+    expect("pinned after deleting slot 1", pinned()?, pins + 2)?;
+    expect(
+        "deleting it again",
+        set_region(&vm, 1, 0, 0, 0, 0),
+        Err(EINVAL),
+    )?;
+    // Where slot 1 was is free again.
+    set_region(&vm, 2, 0, 0x10_0000, PAGE, mem + 4 * PAGE)
+        .map_err(|e| format!("slot 2: errno {e}"))?;
+    drop(vm);
+    expect("pinned after closing the VM", pinned()?, pins)
+}
+
+/// `hold N`: N VMs, each with a slot of two pages, then wait to be
+/// killed.
 fn hold(n: usize) -> ! {
     let dev = device().expect("open the device");
     let vms: Vec<OwnedFd> = (0..n)
         .map(|_| create_vm(&dev, 0).expect("KVM_CREATE_VM"))
         .collect();
+    for vm in &vms {
+        let mem = anon_memory(2 * PAGE).expect("mmap");
+        set_region(vm, 0, 0, 0, 2 * PAGE, mem).expect("KVM_SET_USER_MEMORY_REGION");
+    }
     println!("holding {}", vms.len());
     loop {
         std::thread::park();
@@ -204,7 +354,7 @@ fn main() {
     if args.get(1).map(String::as_str) == Some("hold") {
         hold(args.get(2).and_then(|n| n.parse().ok()).unwrap_or(1));
     }
-    let cases: [(&str, fn() -> Verdict); 8] = [
+    let cases: [(&str, fn() -> Verdict); 10] = [
         ("api_version", api_version),
         ("nothing_advertised_yet", nothing_advertised_yet),
         ("create_vm_types", create_vm_types),
@@ -212,6 +362,8 @@ fn main() {
         ("vm_fd_is_cloexec", vm_fd_is_cloexec),
         ("vm_outlives_device_fd", vm_outlives_device_fd),
         ("rmmod_refused_while_vm_open", rmmod_refused_while_vm_open),
+        ("memory_region_bad_input", memory_region_bad_input),
+        ("memory_region_lifecycle", memory_region_lifecycle),
         ("process_death_deletes_guests", process_death_deletes_guests),
     ];
     println!("KTAP version 1");
