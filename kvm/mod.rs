@@ -12,7 +12,8 @@
 //!   fd; one VM is one guest at the L0;
 //! - on a VM fd: `KVM_CHECK_EXTENSION`, `KVM_SET_USER_MEMORY_REGION`
 //!   (memory slots of the VMM's own memory, pinned and mapped into the
-//!   guest's partition-scoped tree).
+//!   guest's partition-scoped tree), `KVM_CREATE_VCPU` giving a vCPU fd;
+//! - on a vCPU fd: `KVM_GET_REGS`, `KVM_SET_REGS`.
 //!
 //! Every other ioctl fails with `-ENOTTY`. Each fd holds what it needs: a
 //! VM fd holds its VM, whose guest is deleted at the L0 when the last fd
@@ -20,6 +21,8 @@
 //! open.
 
 pub(crate) mod anon;
+mod regs;
+mod vcpu;
 mod vm;
 
 use kernel::{

@@ -3,11 +3,12 @@
 //! A VM: one guest at the L0, reached through a VM fd, and the memory
 //! slots userspace gave it.
 
-use super::{anon::AnonFile, capability};
+use super::{anon, anon::AnonFile, capability, vcpu::VcpuFd};
+use crate::hcall::guest::VcpuFlags;
 use crate::vcpu::{
     pgtable::{PartitionTree, EA_BITS, PAGE_SIZE},
     pinned::PinnedPages,
-    Guest,
+    Guest, Vcpu,
 };
 use kernel::{
     new_mutex,
@@ -83,6 +84,41 @@ impl Vm {
     /// The guest's id at the L0.
     pub(crate) fn guest_id(&self) -> u64 {
         self.state.lock().guest.id()
+    }
+
+    /// Runs `f` on vCPU `id`, under the VM's lock.
+    pub(super) fn with_vcpu<R>(
+        &self,
+        id: u64,
+        f: impl FnOnce(&mut Vcpu) -> Result<R>,
+    ) -> Result<R> {
+        let mut st = self.state.lock();
+        f(st.guest.vcpu(id).ok_or(ENOENT)?)
+    }
+
+    /// `KVM_CREATE_VCPU(id)`: the next vCPU of the guest, as a vCPU fd.
+    /// Ids go in order from 0, as the L0 (QEMU's, at least) requires: an id
+    /// already made is `-EEXIST`, one past the next `-EINVAL`. No limit
+    /// but the L0's.
+    fn create_vcpu(this: ArcBorrow<'_, Self>, id: usize) -> Result<isize> {
+        let id = u64::try_from(id).map_err(|_| EINVAL)?;
+        {
+            let mut st = this.state.lock();
+            let next = u64::try_from(st.guest.vcpu_count()).map_err(|_| EINVAL)?;
+            if id < next {
+                return Err(EEXIST);
+            }
+            if id > next {
+                return Err(EINVAL);
+            }
+            let made = st.guest.create_vcpu(VcpuFlags::default())?.id();
+            if made != id {
+                pr_err!("KVM_CREATE_VCPU({}): the guest made vCPU {}\n", id, made);
+                return Err(EIO);
+            }
+        }
+        let fd = Arc::new(VcpuFd::new(this.into(), id), GFP_KERNEL)?;
+        Ok(anon::install(fd)? as isize)
     }
 
     /// `KVM_SET_USER_MEMORY_REGION`.
@@ -161,6 +197,7 @@ impl AnonFile for Vm {
         match cmd {
             uapi::KVM_CHECK_EXTENSION => Ok(capability::check(arg)),
             uapi::KVM_SET_USER_MEMORY_REGION => this.set_memory_region(arg),
+            uapi::KVM_CREATE_VCPU => Vm::create_vcpu(this, arg),
             _ => Err(ENOTTY),
         }
     }

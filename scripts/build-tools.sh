@@ -32,7 +32,7 @@ mkdir -p "$target"
 gen=$target/kvm_bindings.rs
 bindgen tools/kvm-sys/wrapper.h \
 	--allowlist-type 'kvm_.*' --allowlist-var 'KVM_.*|RPN_KVM_.*|PROT_.*|MAP_.*' \
-	--no-layout-tests -o "$gen.new" -- \
+	--no-layout-tests --with-derive-default -o "$gen.new" -- \
 	-I"$l1/usr/include" --target=powerpc64le-linux-gnu 2>/dev/null
 sed -Ei 's/pub const RPN_(KVM_[A-Z0-9_]*)/pub const \1/' "$gen.new"
 cmp -s "$gen.new" "$gen" || mv "$gen.new" "$gen"

@@ -163,10 +163,6 @@ impl Guest {
     }
 
     /// How many usable vCPUs the guest has.
-    #[cfg_attr(
-        not(CONFIG_RUST_PAPR_NESTED_KUNIT_TEST),
-        allow(dead_code, reason = "only the KUnit suites call it yet")
-    )]
     pub(crate) fn vcpu_count(&self) -> usize {
         self.vcpus.len()
     }

@@ -178,6 +178,27 @@ impl Vcpu {
     /// and (`-EPERM`) read-only IDs and the IDs that name L1 memory (run
     /// buffers, VPA), which only the vCPU itself registers.
     pub(crate) fn set(&mut self, id: Id, v: Value) -> Result {
+        Self::check_set(id, v)?;
+        // INVARIANT: `id` names no L1 memory (checked above).
+        self.cache.write(id, v);
+        Ok(())
+    }
+
+    /// [`Vcpu::set`] of every element of `elements`, or of none: all are
+    /// checked before any is written.
+    pub(crate) fn set_all(&mut self, elements: &[(Id, Value)]) -> Result {
+        for (id, v) in elements {
+            Self::check_set(*id, *v)?;
+        }
+        for (id, v) in elements {
+            // INVARIANT: `id` names no L1 memory (checked above).
+            self.cache.write(*id, *v);
+        }
+        Ok(())
+    }
+
+    /// What [`Vcpu::set`] refuses.
+    fn check_set(id: Id, v: Value) -> Result {
         if id.scope() != Scope::Thread {
             pr_err!("{} is not per-vCPU state\n", id.name());
             return Err(EINVAL);
@@ -201,8 +222,6 @@ impl Vcpu {
                 return Err(EINVAL);
             }
         }
-        // INVARIANT: `id` names no L1 memory (checked above).
-        self.cache.write(id, v);
         Ok(())
     }
 

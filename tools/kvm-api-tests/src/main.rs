@@ -332,6 +332,155 @@ fn memory_region_lifecycle() -> Verdict {
     expect("pinned after closing the VM", pinned()?, pins)
 }
 
+const EEXIST: i32 = 17;
+
+/// `KVM_CREATE_VCPU(id)` on `vm`: the vCPU fd, or the errno.
+fn create_vcpu(vm: &OwnedFd, id: u64) -> Result<OwnedFd, i32> {
+    let fd = kvm_ioctl(vm.as_raw_fd(), kvm::KVM_CREATE_VCPU, id)?;
+    // SAFETY: the kernel gave us this new fd, which nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// `KVM_GET_REGS` on `vcpu`.
+fn get_regs(vcpu: &OwnedFd) -> Result<kvm::kvm_regs, i32> {
+    let mut r = kvm::kvm_regs::default();
+    // SAFETY: `r` is a live `kvm_regs`, which the request writes.
+    let rc = unsafe {
+        ioctl(
+            vcpu.as_raw_fd(),
+            u64::from(kvm::KVM_GET_REGS),
+            &mut r as *mut kvm::kvm_regs,
+        )
+    };
+    if rc < 0 {
+        return Err(Error::last_os_error().raw_os_error().unwrap_or(0));
+    }
+    Ok(r)
+}
+
+/// `KVM_SET_REGS` on `vcpu`.
+fn set_regs(vcpu: &OwnedFd, r: &kvm::kvm_regs) -> Result<i32, i32> {
+    kvm_ioctl_ptr(vcpu.as_raw_fd(), kvm::KVM_SET_REGS, r)
+}
+
+/// Registers with a distinct value in every field `kvm_regs` maps.
+fn distinct_regs() -> kvm::kvm_regs {
+    let mut r = kvm::kvm_regs {
+        pc: 0x1000,
+        cr: 0x2400_0042,
+        ctr: 0xc7c7,
+        lr: 0x1234_5678,
+        xer: 0x2000_0000,
+        // 64-bit, little-endian.
+        msr: 1 << 63 | 1,
+        srr0: 0x5000,
+        srr1: 0x5001,
+        pid: 7,
+        sprg0: 0xa0,
+        sprg1: 0xa1,
+        sprg2: 0xa2,
+        sprg3: 0xa3,
+        ..Default::default()
+    };
+    for (i, g) in r.gpr.iter_mut().enumerate() {
+        *g = 0x0101_0101_0101_0101 * (i as u64 + 1);
+    }
+    r
+}
+
+fn regs_eq(a: &kvm::kvm_regs, b: &kvm::kvm_regs) -> bool {
+    let named = |r: &kvm::kvm_regs| {
+        [
+            r.pc, r.cr, r.ctr, r.lr, r.xer, r.msr, r.srr0, r.srr1, r.pid, r.sprg0, r.sprg1,
+            r.sprg2, r.sprg3,
+        ]
+    };
+    named(a) == named(b) && a.gpr == b.gpr
+}
+
+fn create_vcpus() -> Verdict {
+    let dev = device().map_err(|e| e.to_string())?;
+    let vm = create_vm(&dev, 0).map_err(|e| format!("errno {e}"))?;
+    let before = guests()?;
+    let mut vcpus = Vec::new();
+    for id in 0..4 {
+        vcpus.push(create_vcpu(&vm, id).map_err(|e| format!("vCPU {id}: errno {e}"))?);
+    }
+    expect("vCPU 1 again", create_vcpu(&vm, 1).err(), Some(EEXIST))?;
+    expect(
+        "vCPU 9, out of order",
+        create_vcpu(&vm, 9).err(),
+        Some(EINVAL),
+    )?;
+    expect(
+        "vCPU u64::MAX",
+        create_vcpu(&vm, u64::MAX).err(),
+        Some(EINVAL),
+    )?;
+    vcpus.push(create_vcpu(&vm, 4).map_err(|e| format!("vCPU 4: errno {e}"))?);
+    expect("guests (vCPUs are not guests)", guests()?, before)?;
+    expect(
+        "KVM_RUN, not yet",
+        kvm_ioctl(vcpus[0].as_raw_fd(), kvm::KVM_RUN, 0),
+        Err(ENOTTY),
+    )?;
+    // SAFETY: F_GETFD takes no argument and touches no memory of ours.
+    let flags = unsafe { fcntl(vcpus[0].as_raw_fd(), F_GETFD) };
+    expect("FD_CLOEXEC", flags & FD_CLOEXEC, FD_CLOEXEC)
+}
+
+fn regs_round_trip() -> Verdict {
+    let dev = device().map_err(|e| e.to_string())?;
+    let vm = create_vm(&dev, 0).map_err(|e| format!("errno {e}"))?;
+    let vcpu = create_vcpu(&vm, 0).map_err(|e| format!("errno {e}"))?;
+    // A fresh vCPU's registers come from the L0.
+    get_regs(&vcpu).map_err(|e| format!("KVM_GET_REGS: errno {e}"))?;
+    let want = distinct_regs();
+    expect("KVM_SET_REGS", set_regs(&vcpu, &want), Ok(0))?;
+    let got = get_regs(&vcpu).map_err(|e| format!("KVM_GET_REGS: errno {e}"))?;
+    if !regs_eq(&got, &want) {
+        return Err(format!("KVM_GET_REGS gave {got:x?}"));
+    }
+    Ok(())
+}
+
+fn regs_refused_whole() -> Verdict {
+    let dev = device().map_err(|e| e.to_string())?;
+    let vm = create_vm(&dev, 0).map_err(|e| format!("errno {e}"))?;
+    let vcpu = create_vcpu(&vm, 0).map_err(|e| format!("errno {e}"))?;
+    let good = distinct_regs();
+    expect("KVM_SET_REGS", set_regs(&vcpu, &good), Ok(0))?;
+    let mut hv = distinct_regs();
+    hv.msr |= 1 << 60;
+    hv.gpr[3] = 0xbad;
+    let mut sprg4 = distinct_regs();
+    sprg4.sprg4 = 1;
+    let mut cr = distinct_regs();
+    cr.cr = 1 << 32;
+    for (what, r) in [("MSR[HV]", hv), ("SPRG4", sprg4), ("a 33-bit CR", cr)] {
+        expect(what, set_regs(&vcpu, &r), Err(EINVAL))?;
+    }
+    let got = get_regs(&vcpu).map_err(|e| format!("KVM_GET_REGS: errno {e}"))?;
+    if !regs_eq(&got, &good) {
+        return Err(format!(
+            "a refused KVM_SET_REGS changed something: {got:x?}"
+        ));
+    }
+    Ok(())
+}
+
+fn vcpu_fd_holds_vm() -> Verdict {
+    let before = guests()?;
+    let dev = device().map_err(|e| e.to_string())?;
+    let vm = create_vm(&dev, 0).map_err(|e| format!("errno {e}"))?;
+    let vcpu = create_vcpu(&vm, 0).map_err(|e| format!("errno {e}"))?;
+    drop((dev, vm));
+    expect("guests with only the vCPU fd", guests()?, before + 1)?;
+    get_regs(&vcpu).map_err(|e| format!("KVM_GET_REGS: errno {e}"))?;
+    drop(vcpu);
+    expect("guests after the vCPU fd", guests()?, before)
+}
+
 /// `hold N`: N VMs, each with a slot of two pages, then wait to be
 /// killed.
 fn hold(n: usize) -> ! {
@@ -354,7 +503,7 @@ fn main() {
     if args.get(1).map(String::as_str) == Some("hold") {
         hold(args.get(2).and_then(|n| n.parse().ok()).unwrap_or(1));
     }
-    let cases: [(&str, fn() -> Verdict); 10] = [
+    let cases: [(&str, fn() -> Verdict); 14] = [
         ("api_version", api_version),
         ("nothing_advertised_yet", nothing_advertised_yet),
         ("create_vm_types", create_vm_types),
@@ -364,6 +513,10 @@ fn main() {
         ("rmmod_refused_while_vm_open", rmmod_refused_while_vm_open),
         ("memory_region_bad_input", memory_region_bad_input),
         ("memory_region_lifecycle", memory_region_lifecycle),
+        ("create_vcpus", create_vcpus),
+        ("regs_round_trip", regs_round_trip),
+        ("regs_refused_whole", regs_refused_whole),
+        ("vcpu_fd_holds_vm", vcpu_fd_holds_vm),
         ("process_death_deletes_guests", process_death_deletes_guests),
     ];
     println!("KTAP version 1");
