@@ -7,11 +7,14 @@
 source "$(dirname "$0")/lib.sh"
 
 # Build-root packages. The Rust toolchain, QEMU and the kernel source come
-# from trixie-backports; busybox-static from the ppc64el architecture.
+# from trixie-backports; busybox-static from the ppc64el architecture; the
+# cross gcc and glibc (for the static userspace tools) from trixie main,
+# where they are packages of the host architecture.
 PACKAGES_BACKPORTS=(rustc rust-src rustfmt rust-clippy cargo qemu-system-ppc)
 PACKAGES=(bindgen clang lld llvm libclang-dev binutils-powerpc64le-linux-gnu
 	  make flex bison bc libelf-dev libssl-dev cpio kmod python3 perl
-	  xz-utils patch git ca-certificates busybox-static:ppc64el)
+	  xz-utils patch git ca-certificates busybox-static:ppc64el
+	  gcc-powerpc64le-linux-gnu libc6-dev-ppc64el-cross)
 
 stamp=$RPN_ROOT/.rpn-root-stamp
 want=$(printf '%s\n' "${PACKAGES_BACKPORTS[@]}" "${PACKAGES[@]}" | sort | sha256sum | cut -c1-16)
