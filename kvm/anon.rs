@@ -12,6 +12,7 @@ use core::marker::PhantomData;
 use kernel::{
     bindings,
     error::from_result,
+    mm::virt::VmaNew,
     prelude::*,
     sync::{Arc, ArcBorrow},
 };
@@ -23,6 +24,14 @@ pub(crate) trait AnonFile: Send + Sync + Sized + 'static {
 
     /// Handles an ioctl on the fd.
     fn ioctl(this: ArcBorrow<'_, Self>, cmd: u32, arg: usize) -> Result<isize>;
+
+    /// Whether the fd can be mapped ([`AnonFile::mmap`]).
+    const HAS_MMAP: bool = false;
+
+    /// Sets up a mapping of the fd, for `mmap()`.
+    fn mmap(_this: ArcBorrow<'_, Self>, _vma: &VmaNew) -> Result {
+        Err(ENODEV)
+    }
 }
 
 /// The `file_operations` of [`AnonFile`] `T`'s fds.
@@ -33,6 +42,7 @@ impl<T: AnonFile> Ops<T> {
     /// it: it cannot be unloaded while userspace has one.
     const VTABLE: bindings::file_operations = bindings::file_operations {
         unlocked_ioctl: Some(Self::ioctl),
+        mmap: if T::HAS_MMAP { Some(Self::mmap) } else { None },
         compat_ioctl: bindings::compat_ptr_ioctl,
         release: Some(Self::release),
         llseek: Some(bindings::noop_llseek),
@@ -51,6 +61,23 @@ impl<T: AnonFile> Ops<T> {
         // back only after the last ioctl has returned.
         let this = unsafe { ArcBorrow::from_raw((*file).private_data.cast::<T>()) };
         from_result(|| T::ioctl(this, cmd, arg).map(|r| r as c_long))
+    }
+
+    /// `mmap`.
+    ///
+    /// # Safety
+    ///
+    /// `file` is a file made by [`install`] for a `T`, and not yet released;
+    /// `vma` is a VMA undergoing its initial setup for this call.
+    unsafe extern "C" fn mmap(
+        file: *mut bindings::file,
+        vma: *mut bindings::vm_area_struct,
+    ) -> c_int {
+        // SAFETY: as for `ioctl`: the private data is the live `Arc<T>`.
+        let this = unsafe { ArcBorrow::from_raw((*file).private_data.cast::<T>()) };
+        // SAFETY: the caller's contract: `vma` is being set up, for this call.
+        let vma = unsafe { VmaNew::from_raw(vma) };
+        from_result(|| T::mmap(this, vma).map(|()| 0))
     }
 
     /// `release`: drops the fd's reference to the object.

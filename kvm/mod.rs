@@ -66,6 +66,7 @@ impl MiscDevice for Device {
             uapi::KVM_GET_API_VERSION => Ok(uapi::KVM_API_VERSION as isize),
             uapi::KVM_CHECK_EXTENSION => Ok(capability::check(arg)),
             uapi::KVM_CREATE_VM => create_vm(arg),
+            uapi::KVM_GET_VCPU_MMAP_SIZE => Ok(vcpu::MMAP_SIZE as isize),
             _ => Err(ENOTTY),
         }
     }

@@ -1,27 +1,74 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! A vCPU fd: one vCPU of a VM's guest.
+//! A vCPU fd: one vCPU of a VM's guest, its `struct kvm_run` page, and
+//! `KVM_RUN`.
 
 use super::{anon::AnonFile, regs, vm::Vm};
+use crate::gsb::{Id, Value};
+use crate::platform::{check_signal, timebase};
+use crate::vcpu::exit::Exit;
+use core::mem::size_of;
 use kernel::{
+    bindings,
+    mm::virt::VmaNew,
+    new_mutex,
+    page::{Page, PAGE_SIZE},
     prelude::*,
-    sync::{Arc, ArcBorrow},
+    sync::{Arc, ArcBorrow, Mutex},
     uaccess::{UserPtr, UserSlice},
     uapi,
 };
 
+/// How long one H_GUEST_RUN_VCPU may run the L2 before the HDEC brings it
+/// back: 10 ms of the 512 MHz timebase. A pending signal is seen within
+/// one slice, even for an L2 in a tight loop.
+const HDEC_SLICE_TICKS: u64 = 5_120_000;
+
+/// GPR3-GPR12 as `KVM_EXIT_PAPR_HCALL` has them: `nr` in GPR3, `args` in
+/// GPR4 onwards.
+const HCALL_ARGS: usize = 9;
+
+/// What `KVM_RUN` keeps between two calls.
+struct RunState {
+    /// The `struct kvm_run` the L1 fills, copied to and from the page.
+    run: KBox<uapi::kvm_run>,
+    /// The last exit was a hypervisor call: the next `KVM_RUN` takes
+    /// `papr_hcall.ret` and `args` back into GPR3-GPR12, as KVM does.
+    hcall_pending: bool,
+}
+
 /// A vCPU made by `KVM_CREATE_VCPU`. The vCPU itself belongs to the
 /// guest (its run buffers must outlive the L0's use of them); the fd holds
 /// the VM, so the guest lives at least as long as the fd.
+#[pin_data]
 pub(crate) struct VcpuFd {
     vm: Arc<Vm>,
     id: u64,
+    /// The page userspace maps to read exits and answer them.
+    page: Page,
+    /// One `KVM_RUN` at a time on a vCPU.
+    #[pin]
+    state: Mutex<RunState>,
 }
 
 impl VcpuFd {
     /// The fd's object for vCPU `id` of `vm`.
-    pub(super) fn new(vm: Arc<Vm>, id: u64) -> VcpuFd {
-        VcpuFd { vm, id }
+    pub(super) fn new(vm: Arc<Vm>, id: u64) -> Result<Arc<VcpuFd>> {
+        const _: () = assert!(size_of::<uapi::kvm_run>() <= PAGE_SIZE);
+        let page = Page::alloc_page(GFP_KERNEL | __GFP_ZERO)?;
+        let run = KBox::new(uapi::kvm_run::default(), GFP_KERNEL)?;
+        Arc::pin_init(
+            pin_init!(VcpuFd {
+                vm,
+                id,
+                page,
+                state <- new_mutex!(RunState {
+                    run,
+                    hcall_pending: false,
+                }),
+            }),
+            GFP_KERNEL,
+        )
     }
 
     /// `KVM_GET_REGS`: the registers from the L1's copy, the ones it does
@@ -31,7 +78,7 @@ impl VcpuFd {
             v.fetch(&regs::ids())?;
             regs::from_elements(|id| v.cached(id))
         })?;
-        let len = core::mem::size_of::<regs::Regs>();
+        let len = size_of::<regs::Regs>();
         UserSlice::new(UserPtr::from_addr(arg), len)
             .writer()
             .write(&regs::Regs(r))?;
@@ -42,7 +89,7 @@ impl VcpuFd {
     /// take, an MSR with bits the L1 may not set, SPRG4-7 not 0: -EINVAL);
     /// they reach the L0 with the next run or state exchange.
     fn set_regs(&self, arg: usize) -> Result<isize> {
-        let len = core::mem::size_of::<regs::Regs>();
+        let len = size_of::<regs::Regs>();
         let r = UserSlice::new(UserPtr::from_addr(arg), len)
             .reader()
             .read::<regs::Regs>()?
@@ -51,16 +98,145 @@ impl VcpuFd {
         self.vm.with_vcpu(self.id, |v| v.set_all(&elements))?;
         Ok(0)
     }
+
+    /// Copies the page's `struct kvm_run` into `run`.
+    fn load(&self, run: &mut uapi::kvm_run) -> Result {
+        let dst = core::ptr::from_mut(run).cast::<u8>();
+        // SAFETY: `dst` is `size_of::<kvm_run>()` writable bytes; the page
+        // is ours and holds at least that many (asserted in `new`).
+        unsafe { self.page.read_raw(dst, 0, size_of::<uapi::kvm_run>()) }
+    }
+
+    /// Copies `run` into the page, for userspace to read.
+    fn store(&self, run: &uapi::kvm_run) -> Result {
+        let src = core::ptr::from_ref(run).cast::<u8>();
+        // SAFETY: as in `load`, the other way.
+        unsafe { self.page.write_raw(src, 0, size_of::<uapi::kvm_run>()) }
+    }
+
+    /// `KVM_RUN`: runs the vCPU until an exit for userspace (below), a
+    /// pending signal (`-EINTR`, `KVM_EXIT_INTR`: within one HDEC slice) or
+    /// `immediate_exit` (the same, without running).
+    ///
+    /// - `sc 1` in the L2: `KVM_EXIT_PAPR_HCALL` with `nr` and `args`, as
+    ///   KVM fills it; `ret` and `args` go back to GPR3-GPR12 on the next
+    ///   `KVM_RUN`.
+    /// - HDEC expiry and external interrupts: handled here, the run goes
+    ///   on.
+    /// - any other exit (an access outside every slot, an emulation
+    ///   assist, a facility unavailable, ...): `KVM_EXIT_INTERNAL_ERROR`,
+    ///   suberror `KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON`, with
+    ///   `data[0]` the vector, `data[1]` what tells why (HDAR, HEIR or
+    ///   HFSCR; 0 where none) and `data[2]` the NIA.
+    fn run(&self) -> Result<isize> {
+        let mut st = self.state.lock();
+        let st = &mut *st;
+        self.load(&mut st.run)?;
+        if st.hcall_pending {
+            // SAFETY: `papr_hcall` is plain integers: any bytes are a value.
+            let h = unsafe { st.run.__bindgen_anon_1.papr_hcall };
+            let mut back = KVec::with_capacity(1 + HCALL_ARGS, GFP_KERNEL)?;
+            back.push((Id::GPRS[3], Value::Be64(h.ret)), GFP_KERNEL)?;
+            for (i, a) in h.args.iter().enumerate() {
+                back.push((Id::GPRS[4 + i], Value::Be64(*a)), GFP_KERNEL)?;
+            }
+            self.vm.with_vcpu(self.id, |v| v.set_all(&back))?;
+            st.hcall_pending = false;
+        }
+        if st.run.immediate_exit__unsafe != 0 {
+            st.run.exit_reason = uapi::KVM_EXIT_INTR;
+            self.store(&st.run)?;
+            return Err(EINTR);
+        }
+        loop {
+            if let Err(e) = check_signal() {
+                st.run.exit_reason = uapi::KVM_EXIT_INTR;
+                self.store(&st.run)?;
+                return Err(e);
+            }
+            let (exit, regs) = self.vm.with_vcpu(self.id, |v| {
+                v.set(
+                    Id::HDEC_EXPIRY_TB,
+                    Value::Be64(timebase() + HDEC_SLICE_TICKS),
+                )?;
+                let exit = v.run()?;
+                let reg = |id: Id| match v.cached(id) {
+                    Some(Value::Be64(x)) => x,
+                    Some(Value::Be32(x)) => x.into(),
+                    _ => 0,
+                };
+                let mut gprs = [0u64; 1 + HCALL_ARGS];
+                for (i, g) in gprs.iter_mut().enumerate() {
+                    *g = reg(Id::GPRS[3 + i]);
+                }
+                let why = match exit {
+                    Exit::DataStorage | Exit::InstructionStorage => reg(Id::HDAR),
+                    Exit::EmulationAssist => reg(Id::HEIR),
+                    Exit::FacilityUnavailable => reg(Id::HFSCR),
+                    _ => 0,
+                };
+                Ok((exit, (gprs, why, reg(Id::NIA))))
+            })?;
+            match exit {
+                Exit::HypervisorDecrementer | Exit::External => continue,
+                Exit::HypervisorCall => {
+                    let (gprs, _, _) = regs;
+                    st.run.exit_reason = uapi::KVM_EXIT_PAPR_HCALL;
+                    // SAFETY: writing plain integers into the union's
+                    // `papr_hcall` member.
+                    let h = unsafe { &mut st.run.__bindgen_anon_1.papr_hcall };
+                    h.nr = gprs[0];
+                    h.ret = 0;
+                    h.args.copy_from_slice(&gprs[1..]);
+                    st.hcall_pending = true;
+                }
+                other => {
+                    let (_, why, nia) = regs;
+                    st.run.exit_reason = uapi::KVM_EXIT_INTERNAL_ERROR;
+                    // SAFETY: writing plain integers into the union's
+                    // `internal` member.
+                    let e = unsafe { &mut st.run.__bindgen_anon_1.internal };
+                    e.suberror = uapi::KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON;
+                    e.ndata = 3;
+                    e.data[..3].copy_from_slice(&[other.vector(), why, nia]);
+                }
+            }
+            self.store(&st.run)?;
+            return Ok(0);
+        }
+    }
 }
 
 impl AnonFile for VcpuFd {
     const NAME: &'static CStr = c"papr-nested-vcpu";
+    const HAS_MMAP: bool = true;
 
     fn ioctl(this: ArcBorrow<'_, Self>, cmd: u32, arg: usize) -> Result<isize> {
         match cmd {
             uapi::KVM_GET_REGS => this.get_regs(arg),
             uapi::KVM_SET_REGS => this.set_regs(arg),
+            uapi::KVM_RUN => this.run(),
             _ => Err(ENOTTY),
         }
     }
+
+    /// The `struct kvm_run` page: one page at offset 0
+    /// (`KVM_GET_VCPU_MMAP_SIZE`).
+    fn mmap(this: ArcBorrow<'_, Self>, vma: &VmaNew) -> Result {
+        // SAFETY: the VMA is being set up for this call; reading its page
+        // offset races with nothing.
+        let pgoff = unsafe { (*vma.as_ptr()).vm_pgoff };
+        if pgoff != 0 || vma.end() - vma.start() > PAGE_SIZE {
+            return Err(EINVAL);
+        }
+        vma.set_dontexpand();
+        vma.set_mixedmap().vm_insert_page(vma.start(), &this.page)
+    }
 }
+
+/// `KVM_GET_VCPU_MMAP_SIZE`: the size of the `kvm_run` mapping.
+pub(super) const MMAP_SIZE: usize = PAGE_SIZE;
+
+// The mapping is of a struct page, whose owner frees it only once the last
+// mapping of it is gone (vm_insert_page takes a reference).
+const _: () = assert!(bindings::PAGE_SIZE == PAGE_SIZE);

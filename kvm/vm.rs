@@ -117,7 +117,7 @@ impl Vm {
                 return Err(EIO);
             }
         }
-        let fd = Arc::new(VcpuFd::new(this.into(), id), GFP_KERNEL)?;
+        let fd = VcpuFd::new(this.into(), id)?;
         Ok(anon::install(fd)? as isize)
     }
 
