@@ -10,8 +10,11 @@
 # - std is built from rust-src for powerpc64le-unknown-linux-gnu (no
 #   ppc64el std package is needed), linked statically with the cross gcc
 #   and glibc of trixie main; its crates come from crates.io.
+# - The L2 programs (tools/l2/*.S) are assembled with the cross gcc and
+#   made flat binaries.
 #
-# Output: tools/target/powerpc64le-unknown-linux-gnu/release/<tool>.
+# Output: tools/target/powerpc64le-unknown-linux-gnu/release/<tool>, and
+# tools/target/l2/<program>.bin.
 
 source "$(dirname "$0")/lib.sh"
 
@@ -31,7 +34,7 @@ target=$RPN_TOP/tools/target
 mkdir -p "$target"
 gen=$target/kvm_bindings.rs
 bindgen tools/kvm-sys/wrapper.h \
-	--allowlist-type 'kvm_.*' --allowlist-var 'KVM_.*|RPN_KVM_.*|PROT_.*|MAP_.*' \
+	--allowlist-type 'kvm_.*' --allowlist-var 'KVM_.*|RPN_KVM_.*|PROT_.*|MAP_.*|RPN_H_.*|RPN_L2_.*' \
 	--no-layout-tests --with-derive-default -o "$gen.new" -- \
 	-I"$l1/usr/include" --target=powerpc64le-linux-gnu 2>/dev/null
 sed -Ei 's/pub const RPN_(KVM_[A-Z0-9_]*)/pub const \1/' "$gen.new"
@@ -45,5 +48,12 @@ export RUSTFLAGS="-C target-feature=+crt-static"
 for t in tools/*/Cargo.toml; do
 	cargo build --quiet --release --manifest-path "$t" --target-dir "$target" \
 		--target powerpc64le-unknown-linux-gnu -Zbuild-std=std,panic_abort
+done
+# The L2 programs: flat binaries, loaded at guest real 0 by papr-vmm.
+mkdir -p "$target/l2"
+for src in tools/l2/*.S; do
+	name=$(basename "$src" .S)
+	powerpc64le-linux-gnu-gcc -c -mcpu=power10 -Itools/l2 -o "$target/l2/$name.o" "$src"
+	powerpc64le-linux-gnu-objcopy -O binary -j .text "$target/l2/$name.o" "$target/l2/$name.bin"
 done
 rpn_log "tools built in $((SECONDS - start)) s: $(ls "$target/powerpc64le-unknown-linux-gnu/release" | grep -v '\.d$' | grep -Ev '^(build|deps|examples|incremental)$' | tr '\n' ' ')"

@@ -45,6 +45,12 @@ cp "$ko" "$work/root/rust_papr_nested.ko"
 tests=$RPN_TOP/tools/target/powerpc64le-unknown-linux-gnu/release/kvm-api-tests
 [ "$variant" = no-nested ] || [ -f "$tests" ] || rpn_die "no $tests; run scripts/build-tools.sh"
 [ ! -f "$tests" ] || cp "$tests" "$work/root/kvm-api-tests"
+vmm=$RPN_TOP/tools/target/powerpc64le-unknown-linux-gnu/release/papr-vmm
+if [ -f "$vmm" ]; then
+	cp "$vmm" "$work/root/papr-vmm"
+	mkdir -p "$work/root/l2"
+	cp "$RPN_TOP"/tools/target/l2/*.bin "$work/root/l2/"
+fi
 chmod +x "$work/root/init"
 (cd "$work/root" && find . | cpio -o -H newc --quiet | gzip -1) > "$work/initramfs.cpio.gz"
 
@@ -111,6 +117,21 @@ if [ "$variant" = nested ]; then
 	result "rmmod-while-open=refused" ||
 		fail "debugfs file held open across rmmod: $(grep '^RPN-RESULT rmmod-while-open' "$clean")"
 	echo "[rpn] rmmod refused while a debugfs file was open; closing it after rmmod touched nothing freed"
+	# papr-vmm: hello on the L1's console, the compute loop's checksum as
+	# computed here, the access outside every slot reported, not hung.
+	grep -q '^rpn:   Hello from L2$' "$clean" || fail "papr-vmm hello: no 'Hello from L2'"
+	result "vmm hello status=0" || fail "papr-vmm hello: $(grep '^RPN-RESULT vmm hello' "$clean")"
+	want=$(python3 -c 'x = 0
+for i in range(100000): x = (x * 31 + i) % 2**64
+print(hex(x))')
+	result "vmm compute status=0" || fail "papr-vmm compute: $(grep '^RPN-RESULT vmm compute status' "$clean")"
+	result "vmm compute checksum=$want" ||
+		fail "papr-vmm compute: checksum $(sed -n 's/^RPN-RESULT vmm compute checksum=//p' "$clean"), want $want"
+	grep -q '^rpn:   papr-vmm: exit 0xe00 the VMM cannot serve: 0x40000000 at NIA 0x4' "$clean" ||
+		fail "papr-vmm outside: the access outside every slot was not reported"
+	result "vmm outside status=131" || fail "papr-vmm outside: $(grep '^RPN-RESULT vmm outside' "$clean")"
+	echo "[rpn] papr-vmm on /dev/papr-nested: hello printed, compute checksum $want, the access outside every slot reported"
+	grep '^rpn:   papr-vmm: [0-9]* exits' "$clean" | sed 's/^rpn:   /[rpn]   /'
 	ktap_ok=$(grep -c '^RPN-KTAP ok ' "$clean" || true)
 	ktap_bad=$(grep -c '^RPN-KTAP not ok ' "$clean" || true)
 	grep '^RPN-KTAP' "$clean" | sed 's/^RPN-KTAP /[rpn]   /'

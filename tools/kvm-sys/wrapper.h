@@ -8,6 +8,7 @@
  */
 #include <linux/kvm.h>
 #include <linux/mman.h>
+#include "../l2/papr.h"
 
 const unsigned int RPN_KVM_GET_API_VERSION = KVM_GET_API_VERSION;
 const unsigned int RPN_KVM_CREATE_VM = KVM_CREATE_VM;

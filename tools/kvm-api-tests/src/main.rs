@@ -419,11 +419,6 @@ fn create_vcpus() -> Verdict {
     )?;
     vcpus.push(create_vcpu(&vm, 4).map_err(|e| format!("vCPU 4: errno {e}"))?);
     expect("guests (vCPUs are not guests)", guests()?, before)?;
-    expect(
-        "KVM_RUN, not yet",
-        kvm_ioctl(vcpus[0].as_raw_fd(), kvm::KVM_RUN, 0),
-        Err(ENOTTY),
-    )?;
     // SAFETY: F_GETFD takes no argument and touches no memory of ours.
     let flags = unsafe { fcntl(vcpus[0].as_raw_fd(), F_GETFD) };
     expect("FD_CLOEXEC", flags & FD_CLOEXEC, FD_CLOEXEC)
@@ -481,6 +476,200 @@ fn vcpu_fd_holds_vm() -> Verdict {
     expect("guests after the vCPU fd", guests()?, before)
 }
 
+const EINTR: i32 = 4;
+/// `sc 1`, little-endian as the L2 reads it.
+const SC_1: u32 = 0x4400_0022;
+/// `b .`
+const B_SELF: u32 = 0x4800_0000;
+
+/// A VM with `code` at guest real 0 (one 64 KiB slot), vCPU 0 set to run
+/// it in real mode with GPR3 = `r3`, and its mapped `kvm_run`.
+struct Running {
+    _vm: OwnedFd,
+    vcpu: OwnedFd,
+    run: *mut kvm::kvm_run,
+}
+
+fn running(code: &[u32], r3: u64) -> Result<Running, String> {
+    let dev = device().map_err(|e| e.to_string())?;
+    let vm = create_vm(&dev, 0).map_err(|e| format!("errno {e}"))?;
+    let mem = anon_memory(PAGE)?;
+    for (i, w) in code.iter().enumerate() {
+        // SAFETY: `mem` is a fresh page of ours, and `code` is far shorter.
+        unsafe { (mem as *mut u32).add(i).write(w.to_le()) };
+    }
+    set_region(&vm, 0, 0, 0, PAGE, mem).map_err(|e| format!("slot: errno {e}"))?;
+    let vcpu = create_vcpu(&vm, 0).map_err(|e| format!("errno {e}"))?;
+    let mut regs = kvm::kvm_regs {
+        msr: 1 << 63 | 1,
+        ..Default::default()
+    };
+    regs.gpr[3] = r3;
+    set_regs(&vcpu, &regs).map_err(|e| format!("KVM_SET_REGS: errno {e}"))?;
+    let size = kvm_ioctl(dev.as_raw_fd(), kvm::KVM_GET_VCPU_MMAP_SIZE, 0)
+        .map_err(|e| format!("KVM_GET_VCPU_MMAP_SIZE: errno {e}"))?;
+    let prot = (kvm::PROT_READ | kvm::PROT_WRITE) as i32;
+    // SAFETY: a new shared mapping of the vCPU fd; nothing of ours is touched.
+    let run = unsafe {
+        mmap(
+            std::ptr::null_mut(),
+            size as usize,
+            prot,
+            kvm::MAP_SHARED as i32,
+            vcpu.as_raw_fd(),
+            0,
+        )
+    };
+    if run as isize == -1 {
+        return Err(format!("mmap of kvm_run: {}", Error::last_os_error()));
+    }
+    Ok(Running {
+        _vm: vm,
+        vcpu,
+        run: run.cast(),
+    })
+}
+
+impl Running {
+    /// `KVM_RUN`, and the `kvm_run` it filled.
+    fn run(&self) -> Result<&mut kvm::kvm_run, i32> {
+        kvm_ioctl(self.vcpu.as_raw_fd(), kvm::KVM_RUN, 0)?;
+        // SAFETY: the mapped kvm_run page, filled before KVM_RUN returned.
+        Ok(unsafe { &mut *self.run })
+    }
+}
+
+fn run_mmap() -> Verdict {
+    let dev = device().map_err(|e| e.to_string())?;
+    let size = kvm_ioctl(dev.as_raw_fd(), kvm::KVM_GET_VCPU_MMAP_SIZE, 0);
+    expect("KVM_GET_VCPU_MMAP_SIZE", size, Ok(PAGE as i32))?;
+    let vm = create_vm(&dev, 0).map_err(|e| format!("errno {e}"))?;
+    let vcpu = create_vcpu(&vm, 0).map_err(|e| format!("errno {e}"))?;
+    let prot = (kvm::PROT_READ | kvm::PROT_WRITE) as i32;
+    let shared = kvm::MAP_SHARED as i32;
+    for (what, len, off) in [
+        ("two pages", 2 * PAGE, 0),
+        ("offset one page", PAGE, PAGE as i64),
+    ] {
+        // SAFETY: a new mapping attempt; nothing of ours is touched.
+        let p = unsafe {
+            mmap(
+                std::ptr::null_mut(),
+                len as usize,
+                prot,
+                shared,
+                vcpu.as_raw_fd(),
+                off,
+            )
+        };
+        let errno = Error::last_os_error().raw_os_error();
+        expect(what, (p as isize, errno), (-1, Some(EINVAL)))?;
+    }
+    // SAFETY: as above.
+    let p = unsafe {
+        mmap(
+            std::ptr::null_mut(),
+            PAGE as usize,
+            prot,
+            shared,
+            vm.as_raw_fd(),
+            0,
+        )
+    };
+    expect("mmap of a VM fd", p as isize, -1)
+}
+
+fn run_without_memory() -> Verdict {
+    let dev = device().map_err(|e| e.to_string())?;
+    let vm = create_vm(&dev, 0).map_err(|e| format!("errno {e}"))?;
+    drop(vm);
+    let r = running(&[], 0)?;
+    // The slot holds zeros at 0, which are no instruction: the L2 faults
+    // or is refused there, and the VMM hears of it, the run does not hang.
+    let k = r.run().map_err(|e| format!("KVM_RUN: errno {e}"))?;
+    expect("exit reason", k.exit_reason, kvm::KVM_EXIT_INTERNAL_ERROR)?;
+    // SAFETY: the exit reason says which member is filled.
+    let e = unsafe { k.__bindgen_anon_1.internal };
+    expect(
+        "suberror",
+        e.suberror,
+        kvm::KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON,
+    )?;
+    expect("NIA", e.data[2], 0)
+}
+
+fn run_hcall_round_trip() -> Verdict {
+    let r = running(&[SC_1, SC_1, B_SELF], 0x1234)?;
+    let k = r.run().map_err(|e| format!("KVM_RUN 1: errno {e}"))?;
+    expect("exit 1", k.exit_reason, kvm::KVM_EXIT_PAPR_HCALL)?;
+    // SAFETY: the exit reason says which member is filled.
+    let h = unsafe { &mut k.__bindgen_anon_1.papr_hcall };
+    expect("nr at exit 1", h.nr, 0x1234)?;
+    h.ret = 0x99;
+    h.args[0] = 0x55;
+    h.args[8] = 0x88;
+    let k = r.run().map_err(|e| format!("KVM_RUN 2: errno {e}"))?;
+    expect("exit 2", k.exit_reason, kvm::KVM_EXIT_PAPR_HCALL)?;
+    // SAFETY: as above.
+    let h = unsafe { k.__bindgen_anon_1.papr_hcall };
+    expect("nr (GPR3 = ret) at exit 2", h.nr, 0x99)?;
+    expect("args[0] (GPR4) at exit 2", h.args[0], 0x55)?;
+    expect("args[8] (GPR12) at exit 2", h.args[8], 0x88)
+}
+
+fn run_immediate_exit() -> Verdict {
+    let r = running(&[SC_1], 7)?;
+    // SAFETY: the mapped kvm_run page; KVM_RUN is not running.
+    unsafe { (*r.run).immediate_exit = 1 };
+    expect("KVM_RUN", r.run().map(|_| ()), Err(EINTR))?;
+    // SAFETY: as above.
+    expect(
+        "exit reason",
+        unsafe { (*r.run).exit_reason },
+        kvm::KVM_EXIT_INTR,
+    )?;
+    // SAFETY: as above.
+    unsafe { (*r.run).immediate_exit = 0 };
+    let k = r.run().map_err(|e| format!("KVM_RUN: errno {e}"))?;
+    expect("then the call", k.exit_reason, kvm::KVM_EXIT_PAPR_HCALL)
+}
+
+fn sigkill_mid_run() -> Verdict {
+    let before = guests()?;
+    let pins = pinned()?;
+    let mut child = Command::new("/proc/self/exe")
+        .arg("spin")
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("spawn: {e}"))?;
+    let mut line = String::new();
+    let out = child.stdout.take().ok_or("no stdout")?;
+    BufReader::new(out)
+        .read_line(&mut line)
+        .map_err(|e| e.to_string())?;
+    expect("the child", line.trim(), "spinning")?;
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let t = std::time::Instant::now();
+    child.kill().map_err(|e| format!("kill: {e}"))?;
+    child.wait().map_err(|e| format!("wait: {e}"))?;
+    let ms = t.elapsed().as_millis();
+    println!("# sigkill_mid_run: the spinning vCPU's process was gone {ms} ms after SIGKILL");
+    if ms >= 1000 {
+        return Err(format!("{ms} ms to die"));
+    }
+    expect("guests after SIGKILL", guests()?, before)?;
+    expect("pinned after SIGKILL", pinned()?, pins)
+}
+
+/// `spin`: a vCPU in `b .`, run until killed.
+fn spin() -> ! {
+    let r = running(&[B_SELF], 0).expect("a VM spinning");
+    println!("spinning");
+    loop {
+        let _ = r.run();
+    }
+}
+
 /// `hold N`: N VMs, each with a slot of two pages, then wait to be
 /// killed.
 fn hold(n: usize) -> ! {
@@ -500,10 +689,13 @@ fn hold(n: usize) -> ! {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("spin") {
+        spin();
+    }
     if args.get(1).map(String::as_str) == Some("hold") {
         hold(args.get(2).and_then(|n| n.parse().ok()).unwrap_or(1));
     }
-    let cases: [(&str, fn() -> Verdict); 14] = [
+    let cases: [(&str, fn() -> Verdict); 19] = [
         ("api_version", api_version),
         ("nothing_advertised_yet", nothing_advertised_yet),
         ("create_vm_types", create_vm_types),
@@ -517,6 +709,11 @@ fn main() {
         ("regs_round_trip", regs_round_trip),
         ("regs_refused_whole", regs_refused_whole),
         ("vcpu_fd_holds_vm", vcpu_fd_holds_vm),
+        ("run_mmap", run_mmap),
+        ("run_without_memory", run_without_memory),
+        ("run_hcall_round_trip", run_hcall_round_trip),
+        ("run_immediate_exit", run_immediate_exit),
+        ("sigkill_mid_run", sigkill_mid_run),
         ("process_death_deletes_guests", process_death_deletes_guests),
     ];
     println!("KTAP version 1");

@@ -1,0 +1,246 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! papr-vmm: loads a flat L2 program at guest real 0 and runs it through
+//! KVM's ABI, on `/dev/papr-nested` (default) or `/dev/kvm` (`--kvm`),
+//! serving its hypervisor calls (tools/l2/papr.h): the console to stdout,
+//! its exit status as ours. At the end it prints the exits by reason and
+//! the time per exit.
+//!
+//! ```text
+//! papr-vmm [--kvm | --device PATH] PROGRAM.bin
+//! ```
+
+mod kvm;
+
+use std::fs::{File, OpenOptions};
+use std::io::{Error, Write};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::time::Instant;
+
+extern "C" {
+    fn ioctl(fd: i32, request: u64, ...) -> i32;
+    fn mmap(addr: *mut u8, len: usize, prot: i32, flags: i32, fd: i32, off: i64) -> *mut u8;
+}
+
+/// A failed step, said once.
+type Fallible<T> = Result<T, String>;
+
+/// `ioctl(fd, request, arg)` with an integer argument.
+fn ioctl_val(fd: RawFd, request: u32, arg: u64, what: &str) -> Fallible<i32> {
+    // SAFETY: an integer argument: the kernel reads no memory of ours.
+    let r = unsafe { ioctl(fd, u64::from(request), arg) };
+    if r < 0 {
+        return Err(format!("{what}: {}", Error::last_os_error()));
+    }
+    Ok(r)
+}
+
+/// `ioctl(fd, request, &arg)`.
+fn ioctl_ptr<T>(fd: RawFd, request: u32, arg: &T, what: &str) -> Fallible<i32> {
+    // SAFETY: `arg` is a live `T`, the struct the request reads.
+    let r = unsafe { ioctl(fd, u64::from(request), arg as *const T) };
+    if r < 0 {
+        return Err(format!("{what}: {}", Error::last_os_error()));
+    }
+    Ok(r)
+}
+
+/// A new fd from an ioctl that makes one.
+fn new_fd(fd: RawFd, request: u32, arg: u64, what: &str) -> Fallible<OwnedFd> {
+    let n = ioctl_val(fd, request, arg, what)?;
+    // SAFETY: the kernel gave us this new fd, which nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(n) })
+}
+
+/// `len` bytes of memory, anonymous or of `fd` (shared), read-write.
+fn map(len: usize, fd: Option<RawFd>, what: &str) -> Fallible<*mut u8> {
+    let prot = (kvm::PROT_READ | kvm::PROT_WRITE) as i32;
+    let (flags, fd) = match fd {
+        Some(fd) => (kvm::MAP_SHARED as i32, fd),
+        None => ((kvm::MAP_PRIVATE | kvm::MAP_ANONYMOUS) as i32, -1),
+    };
+    // SAFETY: a new mapping; nothing of ours is touched.
+    let p = unsafe { mmap(std::ptr::null_mut(), len, prot, flags, fd, 0) };
+    if p as isize == -1 {
+        return Err(format!("{what}: {}", Error::last_os_error()));
+    }
+    Ok(p)
+}
+
+/// The exits seen, by kind.
+#[derive(Default)]
+struct Counts {
+    hcalls: u64,
+    console: u64,
+    ticks: u64,
+    other: u64,
+}
+
+/// Big-endian bytes of the registers `regs`, `n` of them, as the console
+/// calls pack them.
+fn chars(regs: &[u64], n: usize) -> Vec<u8> {
+    regs.iter().flat_map(|r| r.to_be_bytes()).take(n).collect()
+}
+
+fn run(device: &str, papr_cap: bool, program: &str) -> Fallible<i32> {
+    let code = std::fs::read(program).map_err(|e| format!("{program}: {e}"))?;
+    let mem_size = kvm::RPN_L2_MEM_SIZE as usize;
+    if code.len() > mem_size {
+        return Err(format!("{program}: {} bytes, over {mem_size}", code.len()));
+    }
+    let dev: File = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(device)
+        .map_err(|e| format!("{device}: {e}"))?;
+    let api = ioctl_val(
+        dev.as_raw_fd(),
+        kvm::KVM_GET_API_VERSION,
+        0,
+        "KVM_GET_API_VERSION",
+    )?;
+    if api != kvm::KVM_API_VERSION as i32 {
+        return Err(format!("{device}: API version {api}"));
+    }
+    let vm = new_fd(
+        dev.as_raw_fd(),
+        kvm::KVM_CREATE_VM,
+        kvm::KVM_VM_PPC_HV.into(),
+        "KVM_CREATE_VM",
+    )?;
+    let mem = map(mem_size, None, "guest memory")?;
+    // SAFETY: `mem` is `mem_size` fresh bytes, at least `code.len()`.
+    unsafe { std::ptr::copy_nonoverlapping(code.as_ptr(), mem, code.len()) };
+    let region = kvm::kvm_userspace_memory_region {
+        slot: 0,
+        flags: 0,
+        guest_phys_addr: kvm::RPN_L2_LOAD_ADDR.into(),
+        memory_size: mem_size as u64,
+        userspace_addr: mem as u64,
+    };
+    ioctl_ptr(
+        vm.as_raw_fd(),
+        kvm::KVM_SET_USER_MEMORY_REGION,
+        &region,
+        "KVM_SET_USER_MEMORY_REGION",
+    )?;
+    let vcpu = new_fd(vm.as_raw_fd(), kvm::KVM_CREATE_VCPU, 0, "KVM_CREATE_VCPU")?;
+    if papr_cap {
+        let cap = kvm::kvm_enable_cap {
+            cap: kvm::KVM_CAP_PPC_PAPR,
+            ..Default::default()
+        };
+        ioctl_ptr(
+            vcpu.as_raw_fd(),
+            kvm::KVM_ENABLE_CAP,
+            &cap,
+            "KVM_ENABLE_CAP(KVM_CAP_PPC_PAPR)",
+        )?;
+    }
+    let run_size = ioctl_val(
+        dev.as_raw_fd(),
+        kvm::KVM_GET_VCPU_MMAP_SIZE,
+        0,
+        "KVM_GET_VCPU_MMAP_SIZE",
+    )?;
+    let run =
+        map(run_size as usize, Some(vcpu.as_raw_fd()), "mmap of kvm_run")?.cast::<kvm::kvm_run>();
+    let regs = kvm::kvm_regs {
+        pc: kvm::RPN_L2_LOAD_ADDR.into(),
+        // 64-bit, little-endian, real mode.
+        msr: 1 << 63 | 1,
+        ..Default::default()
+    };
+    ioctl_ptr(vcpu.as_raw_fd(), kvm::KVM_SET_REGS, &regs, "KVM_SET_REGS")?;
+
+    let mut counts = Counts::default();
+    let mut out = std::io::stdout();
+    let start = Instant::now();
+    let status = loop {
+        ioctl_val(vcpu.as_raw_fd(), kvm::KVM_RUN, 0, "KVM_RUN")?;
+        // SAFETY: `run` maps the vCPU's kvm_run page, which the kernel
+        // filled before KVM_RUN returned and does not touch until the next.
+        let r = unsafe { &mut *run };
+        match r.exit_reason {
+            kvm::KVM_EXIT_PAPR_HCALL => {
+                counts.hcalls += 1;
+                // SAFETY: the exit reason says which member is filled.
+                let h = unsafe { &mut r.__bindgen_anon_1.papr_hcall };
+                h.ret = kvm::RPN_H_SUCCESS as u64;
+                match h.nr as u32 {
+                    kvm::RPN_H_PUT_TERM_CHAR => {
+                        counts.console += 1;
+                        let n = (h.args[1] as usize).min(16);
+                        let _ = out.write_all(&chars(&h.args[2..4], n));
+                        let _ = out.flush();
+                    }
+                    kvm::RPN_H_GET_TERM_CHAR => {
+                        counts.console += 1;
+                        h.args[0] = 0;
+                    }
+                    kvm::RPN_H_VMM_TICK => counts.ticks += 1,
+                    kvm::RPN_H_VMM_REPORT => println!("papr-vmm: L2 reports {:#x}", h.args[0]),
+                    kvm::RPN_H_VMM_EXIT => break h.args[0] as i32,
+                    _ => h.ret = kvm::RPN_H_FUNCTION as u64,
+                }
+            }
+            kvm::KVM_EXIT_INTERNAL_ERROR => {
+                counts.other += 1;
+                // SAFETY: the exit reason says which member is filled.
+                let e = unsafe { &r.__bindgen_anon_1.internal };
+                let d = &e.data;
+                eprintln!(
+                    "papr-vmm: exit {:#x} the VMM cannot serve: {:#x} at NIA {:#x} (suberror {})",
+                    d[0], d[1], d[2], e.suberror
+                );
+                break 128 + 3;
+            }
+            other => {
+                eprintln!("papr-vmm: unexpected exit reason {other}");
+                break 128 + 4;
+            }
+        }
+    };
+    let elapsed = start.elapsed();
+    let exits = counts.hcalls + counts.other;
+    let per_exit_ns = elapsed.as_nanos() / u128::from(exits.max(1));
+    let per_s = (u128::from(exits) * 1_000_000_000) / elapsed.as_nanos().max(1);
+    eprintln!(
+        "papr-vmm: {exits} exits ({} hypervisor calls: {} console, {} ticks; {} other) in {} us: {per_exit_ns} ns per exit, {per_s} exits/s; status {status}",
+        counts.hcalls,
+        counts.console,
+        counts.ticks,
+        counts.other,
+        elapsed.as_micros()
+    );
+    Ok(status)
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut device = "/dev/papr-nested".to_string();
+    let mut papr_cap = false;
+    let mut program = None;
+    let mut it = args.into_iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--kvm" => {
+                device = "/dev/kvm".to_string();
+                papr_cap = true;
+            }
+            "--device" => device = it.next().unwrap_or_default(),
+            _ => program = Some(a),
+        }
+    }
+    let Some(program) = program else {
+        eprintln!("usage: papr-vmm [--kvm | --device PATH] PROGRAM.bin");
+        std::process::exit(2);
+    };
+    match run(&device, papr_cap, &program) {
+        Ok(status) => std::process::exit(status),
+        Err(e) => {
+            eprintln!("papr-vmm: {e}");
+            std::process::exit(1);
+        }
+    }
+}
