@@ -7,13 +7,14 @@
 //! Implemented so far (Documentation/kvm-api.rst has the table):
 //!
 //! - on the device: `KVM_GET_API_VERSION` (12), `KVM_CHECK_EXTENSION`
-//!   (true for nothing yet: nothing is advertised that is not
-//!   implemented), `KVM_CREATE_VM` (type 0 or `KVM_VM_PPC_HV`) giving a VM
-//!   fd; one VM is one guest at the L0;
+//!   (true for what is implemented, nothing else), `KVM_CREATE_VM` (type
+//!   0 or `KVM_VM_PPC_HV`) giving a VM fd; one VM is one guest at the L0;
+//!   `KVM_GET_VCPU_MMAP_SIZE`;
 //! - on a VM fd: `KVM_CHECK_EXTENSION`, `KVM_SET_USER_MEMORY_REGION`
 //!   (memory slots of the VMM's own memory, pinned and mapped into the
 //!   guest's partition-scoped tree), `KVM_CREATE_VCPU` giving a vCPU fd;
-//! - on a vCPU fd: `KVM_GET_REGS`, `KVM_SET_REGS`.
+//! - on a vCPU fd: `KVM_GET_REGS`, `KVM_SET_REGS`, `KVM_RUN` (with the
+//!   `kvm_run` mmap), `KVM_ENABLE_CAP(KVM_CAP_PPC_PAPR)`.
 //!
 //! Every other ioctl fails with `-ENOTTY`. Each fd holds what it needs: a
 //! VM fd holds its VM, whose guest is deleted at the L0 when the last fd
@@ -37,10 +38,23 @@ pub(crate) const DEVICE_NAME: &CStr = c"papr-nested";
 
 /// What `KVM_CHECK_EXTENSION` answers.
 pub(crate) mod capability {
-    /// `KVM_CHECK_EXTENSION(cap)`: 0 for every capability until the
-    /// interface implements it.
-    pub(crate) fn check(_cap: usize) -> isize {
-        0
+    use kernel::uapi;
+
+    /// The capabilities the interface implements, each answered 1:
+    /// memory slots, `immediate_exit`, and PAPR guests (every vCPU is
+    /// one; `KVM_ENABLE_CAP(KVM_CAP_PPC_PAPR)` is accepted for the VMMs
+    /// written for kvm-hv, which must enable it).
+    const IMPLEMENTED: [u32; 3] = [
+        uapi::KVM_CAP_USER_MEMORY,
+        uapi::KVM_CAP_IMMEDIATE_EXIT,
+        uapi::KVM_CAP_PPC_PAPR,
+    ];
+
+    /// `KVM_CHECK_EXTENSION(cap)`: 1 for [`IMPLEMENTED`], 0 for everything
+    /// else: nothing is advertised that is not implemented.
+    pub(crate) fn check(cap: usize) -> isize {
+        let known = u32::try_from(cap).is_ok_and(|c| IMPLEMENTED.contains(&c));
+        isize::from(known)
     }
 }
 

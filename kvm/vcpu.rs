@@ -28,6 +28,14 @@ const HDEC_SLICE_TICKS: u64 = 5_120_000;
 /// GPR4 onwards.
 const HCALL_ARGS: usize = 9;
 
+/// `struct kvm_enable_cap`, as read from userspace.
+#[repr(transparent)]
+struct EnableCap(uapi::kvm_enable_cap);
+
+// SAFETY: the struct is integers only (`__u32` cap and flags, `__u64`
+// args, `__u8` padding): every bit pattern is a valid value.
+unsafe impl kernel::transmute::FromBytes for EnableCap {}
+
 /// What `KVM_RUN` keeps between two calls.
 struct RunState {
     /// The `struct kvm_run` the L1 fills, copied to and from the page.
@@ -216,6 +224,7 @@ impl AnonFile for VcpuFd {
             uapi::KVM_GET_REGS => this.get_regs(arg),
             uapi::KVM_SET_REGS => this.set_regs(arg),
             uapi::KVM_RUN => this.run(),
+            uapi::KVM_ENABLE_CAP => enable_cap(arg),
             _ => Err(ENOTTY),
         }
     }
@@ -232,6 +241,21 @@ impl AnonFile for VcpuFd {
         vma.set_dontexpand();
         vma.set_mixedmap().vm_insert_page(vma.start(), &this.page)
     }
+}
+
+/// `KVM_ENABLE_CAP` on a vCPU: `KVM_CAP_PPC_PAPR` with no flags is
+/// accepted and changes nothing (every vCPU here is a PAPR guest, whose
+/// hypervisor calls go to userspace); anything else is `-EINVAL`.
+fn enable_cap(arg: usize) -> Result<isize> {
+    let len = size_of::<EnableCap>();
+    let c = UserSlice::new(UserPtr::from_addr(arg), len)
+        .reader()
+        .read::<EnableCap>()?
+        .0;
+    if c.cap == uapi::KVM_CAP_PPC_PAPR && c.flags == 0 {
+        return Ok(0);
+    }
+    Err(EINVAL)
 }
 
 /// `KVM_GET_VCPU_MMAP_SIZE`: the size of the `kvm_run` mapping.

@@ -130,8 +130,10 @@ print(hex(x))')
 	grep -q '^rpn:   papr-vmm: exit 0xe00 the VMM cannot serve: 0x40000000 at NIA 0x4' "$clean" ||
 		fail "papr-vmm outside: the access outside every slot was not reported"
 	result "vmm outside status=131" || fail "papr-vmm outside: $(grep '^RPN-RESULT vmm outside' "$clean")"
-	echo "[rpn] papr-vmm on /dev/papr-nested: hello printed, compute checksum $want, the access outside every slot reported"
-	grep '^rpn:   papr-vmm: [0-9]* exits' "$clean" | sed 's/^rpn:   /[rpn]   /'
+	result "vmm hello4 status=0 hellos=4" ||
+		fail "papr-vmm --vcpus 4 hello: $(grep '^RPN-RESULT vmm hello4' "$clean")"
+	echo "[rpn] papr-vmm on /dev/papr-nested: hello printed (and by 4 vCPUs on 4 threads), compute checksum $want, the access outside every slot reported"
+	sed -n 's/^rpn:   \(papr-vmm: [0-9]* vCPUs, .* exits.*\)/[rpn]   \1/p' "$clean"
 	ktap_ok=$(grep -c '^RPN-KTAP ok ' "$clean" || true)
 	ktap_bad=$(grep -c '^RPN-KTAP not ok ' "$clean" || true)
 	grep '^RPN-KTAP' "$clean" | sed 's/^RPN-KTAP /[rpn]   /'

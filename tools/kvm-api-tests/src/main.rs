@@ -134,18 +134,59 @@ fn api_version() -> Verdict {
     expect("KVM_GET_API_VERSION", v, Ok(kvm::KVM_API_VERSION as i32))
 }
 
-fn nothing_advertised_yet() -> Verdict {
+fn capabilities_are_what_is_implemented() -> Verdict {
     let dev = device().map_err(|e| e.to_string())?;
-    for cap in [
-        kvm::KVM_CAP_PPC_PAPR,
+    let vm = create_vm(&dev, 0).map_err(|e| format!("errno {e}"))?;
+    let yes = [
         kvm::KVM_CAP_USER_MEMORY,
+        kvm::KVM_CAP_IMMEDIATE_EXIT,
+        kvm::KVM_CAP_PPC_PAPR,
+    ];
+    let no = [
         kvm::KVM_CAP_NR_VCPUS,
+        kvm::KVM_CAP_MAX_VCPUS,
+        kvm::KVM_CAP_ONE_REG,
+        kvm::KVM_CAP_PPC_HTAB_FD,
         9999,
-    ] {
-        let r = kvm_ioctl(dev.as_raw_fd(), kvm::KVM_CHECK_EXTENSION, cap.into());
-        expect(&format!("KVM_CHECK_EXTENSION({cap})"), r, Ok(0))?;
+    ];
+    for fd in [dev.as_raw_fd(), vm.as_raw_fd()] {
+        for cap in yes {
+            let r = kvm_ioctl(fd, kvm::KVM_CHECK_EXTENSION, cap.into());
+            expect(&format!("KVM_CHECK_EXTENSION({cap})"), r, Ok(1))?;
+        }
+        for cap in no {
+            let r = kvm_ioctl(fd, kvm::KVM_CHECK_EXTENSION, cap.into());
+            expect(&format!("KVM_CHECK_EXTENSION({cap})"), r, Ok(0))?;
+        }
     }
     Ok(())
+}
+
+fn enable_cap_papr() -> Verdict {
+    let dev = device().map_err(|e| e.to_string())?;
+    let vm = create_vm(&dev, 0).map_err(|e| format!("errno {e}"))?;
+    let vcpu = create_vcpu(&vm, 0).map_err(|e| format!("errno {e}"))?;
+    let cap = |cap, flags| kvm::kvm_enable_cap {
+        cap,
+        flags,
+        ..Default::default()
+    };
+    let enable = |c: &kvm::kvm_enable_cap| kvm_ioctl_ptr(vcpu.as_raw_fd(), kvm::KVM_ENABLE_CAP, c);
+    expect(
+        "KVM_CAP_PPC_PAPR",
+        enable(&cap(kvm::KVM_CAP_PPC_PAPR, 0)),
+        Ok(0),
+    )?;
+    expect(
+        "KVM_CAP_PPC_PAPR, flag 1",
+        enable(&cap(kvm::KVM_CAP_PPC_PAPR, 1)),
+        Err(EINVAL),
+    )?;
+    expect(
+        "KVM_CAP_ONE_REG",
+        enable(&cap(kvm::KVM_CAP_ONE_REG, 0)),
+        Err(EINVAL),
+    )
 }
 
 fn create_vm_types() -> Verdict {
@@ -181,12 +222,8 @@ fn unknown_ioctls() -> Verdict {
         Err(ENOTTY),
     )?;
     expect("0 on a VM", kvm_ioctl(vm.as_raw_fd(), 0, 0), Err(ENOTTY))?;
-    let r = kvm_ioctl(
-        vm.as_raw_fd(),
-        kvm::KVM_CHECK_EXTENSION,
-        kvm::KVM_CAP_PPC_PAPR.into(),
-    );
-    expect("KVM_CHECK_EXTENSION on a VM", r, Ok(0))
+    let r = kvm_ioctl(vm.as_raw_fd(), kvm::KVM_CHECK_EXTENSION, 9999);
+    expect("KVM_CHECK_EXTENSION(9999) on a VM", r, Ok(0))
 }
 
 fn vm_fd_is_cloexec() -> Verdict {
@@ -485,7 +522,7 @@ const B_SELF: u32 = 0x4800_0000;
 /// A VM with `code` at guest real 0 (one 64 KiB slot), vCPU 0 set to run
 /// it in real mode with GPR3 = `r3`, and its mapped `kvm_run`.
 struct Running {
-    _vm: OwnedFd,
+    vm: OwnedFd,
     vcpu: OwnedFd,
     run: *mut kvm::kvm_run,
 }
@@ -524,7 +561,7 @@ fn running(code: &[u32], r3: u64) -> Result<Running, String> {
         return Err(format!("mmap of kvm_run: {}", Error::last_os_error()));
     }
     Ok(Running {
-        _vm: vm,
+        vm,
         vcpu,
         run: run.cast(),
     })
@@ -661,6 +698,68 @@ fn sigkill_mid_run() -> Verdict {
     expect("pinned after SIGKILL", pinned()?, pins)
 }
 
+/// A vCPU's mapped `kvm_run`, to hand to its thread.
+struct RunPtr(*mut kvm::kvm_run);
+
+// SAFETY: each `RunPtr` goes to one thread, which alone uses that vCPU.
+unsafe impl Send for RunPtr {}
+
+fn four_vcpus_four_threads() -> Verdict {
+    let r = running(&[SC_1, B_SELF], 0)?;
+    let dev = device().map_err(|e| e.to_string())?;
+    let size = kvm_ioctl(dev.as_raw_fd(), kvm::KVM_GET_VCPU_MMAP_SIZE, 0)
+        .map_err(|e| format!("KVM_GET_VCPU_MMAP_SIZE: errno {e}"))?;
+    let mut threads = Vec::new();
+    for id in 1..4u64 {
+        let vcpu = create_vcpu(&r.vm, id).map_err(|e| format!("vCPU {id}: errno {e}"))?;
+        let mut regs = kvm::kvm_regs {
+            msr: 1 << 63 | 1,
+            ..Default::default()
+        };
+        regs.gpr[3] = 0x100 + id;
+        set_regs(&vcpu, &regs).map_err(|e| format!("KVM_SET_REGS: errno {e}"))?;
+        let prot = (kvm::PROT_READ | kvm::PROT_WRITE) as i32;
+        // SAFETY: a new shared mapping of the vCPU fd.
+        let p = unsafe {
+            mmap(
+                std::ptr::null_mut(),
+                size as usize,
+                prot,
+                kvm::MAP_SHARED as i32,
+                vcpu.as_raw_fd(),
+                0,
+            )
+        };
+        if p as isize == -1 {
+            return Err(format!("mmap: {}", Error::last_os_error()));
+        }
+        let run = RunPtr(p.cast());
+        threads.push(std::thread::spawn(move || {
+            let run = run;
+            let rc = kvm_ioctl(vcpu.as_raw_fd(), kvm::KVM_RUN, 0);
+            // SAFETY: this thread's vCPU's kvm_run, filled by KVM_RUN.
+            let k = unsafe { &*run.0 };
+            // SAFETY: plain integers, whichever member is filled.
+            (rc, k.exit_reason, unsafe {
+                k.__bindgen_anon_1.papr_hcall.nr
+            })
+        }));
+    }
+    // vCPU 0 on this thread, with GPR3 = 0.
+    let k = r.run().map_err(|e| format!("vCPU 0: errno {e}"))?;
+    expect("vCPU 0", k.exit_reason, kvm::KVM_EXIT_PAPR_HCALL)?;
+    for (i, t) in threads.into_iter().enumerate() {
+        let got = t.join().map_err(|_| "a vCPU thread panicked".to_string())?;
+        let id = i as u64 + 1;
+        expect(
+            &format!("vCPU {id}"),
+            got,
+            (Ok(0), kvm::KVM_EXIT_PAPR_HCALL, 0x100 + id),
+        )?;
+    }
+    Ok(())
+}
+
 /// `spin`: a vCPU in `b .`, run until killed.
 fn spin() -> ! {
     let r = running(&[B_SELF], 0).expect("a VM spinning");
@@ -695,9 +794,13 @@ fn main() {
     if args.get(1).map(String::as_str) == Some("hold") {
         hold(args.get(2).and_then(|n| n.parse().ok()).unwrap_or(1));
     }
-    let cases: [(&str, fn() -> Verdict); 19] = [
+    let cases: [(&str, fn() -> Verdict); 21] = [
         ("api_version", api_version),
-        ("nothing_advertised_yet", nothing_advertised_yet),
+        (
+            "capabilities_are_what_is_implemented",
+            capabilities_are_what_is_implemented,
+        ),
+        ("enable_cap_papr", enable_cap_papr),
         ("create_vm_types", create_vm_types),
         ("unknown_ioctls", unknown_ioctls),
         ("vm_fd_is_cloexec", vm_fd_is_cloexec),
@@ -713,6 +816,7 @@ fn main() {
         ("run_without_memory", run_without_memory),
         ("run_hcall_round_trip", run_hcall_round_trip),
         ("run_immediate_exit", run_immediate_exit),
+        ("four_vcpus_four_threads", four_vcpus_four_threads),
         ("sigkill_mid_run", sigkill_mid_run),
         ("process_death_deletes_guests", process_death_deletes_guests),
     ];

@@ -7,8 +7,11 @@
 //! the time per exit.
 //!
 //! ```text
-//! papr-vmm [--kvm | --device PATH] PROGRAM.bin
+//! papr-vmm [--kvm | --device PATH] [--vcpus N] PROGRAM.bin
 //! ```
+//!
+//! With `--vcpus N`, N vCPUs run the program, each on a thread of its own,
+//! each starting with GPR3 = its id; the status is the highest of theirs.
 
 mod kvm;
 
@@ -82,7 +85,103 @@ fn chars(regs: &[u64], n: usize) -> Vec<u8> {
     regs.iter().flat_map(|r| r.to_be_bytes()).take(n).collect()
 }
 
-fn run(device: &str, papr_cap: bool, program: &str) -> Fallible<i32> {
+/// One vCPU of the VM: its fd and its mapped `kvm_run`.
+struct Vcpu {
+    fd: OwnedFd,
+    run: *mut kvm::kvm_run,
+}
+
+// SAFETY: each `Vcpu` is run by one thread at a time (`run` takes `&self`
+// but only one thread is given each), and its kvm_run page is its own.
+unsafe impl Sync for Vcpu {}
+// SAFETY: as above.
+unsafe impl Send for Vcpu {}
+
+impl Vcpu {
+    /// vCPU `id`, starting at the program in real mode, little-endian,
+    /// with GPR3 = its id.
+    fn new(vm: &OwnedFd, id: u64, run_size: usize, papr_cap: bool) -> Fallible<Vcpu> {
+        let fd = new_fd(vm.as_raw_fd(), kvm::KVM_CREATE_VCPU, id, "KVM_CREATE_VCPU")?;
+        if papr_cap {
+            let cap = kvm::kvm_enable_cap {
+                cap: kvm::KVM_CAP_PPC_PAPR,
+                ..Default::default()
+            };
+            ioctl_ptr(
+                fd.as_raw_fd(),
+                kvm::KVM_ENABLE_CAP,
+                &cap,
+                "KVM_ENABLE_CAP(KVM_CAP_PPC_PAPR)",
+            )?;
+        }
+        let run = map(run_size, Some(fd.as_raw_fd()), "mmap of kvm_run")?.cast::<kvm::kvm_run>();
+        let mut regs = kvm::kvm_regs {
+            pc: kvm::RPN_L2_LOAD_ADDR.into(),
+            // 64-bit, little-endian, real mode.
+            msr: 1 << 63 | 1,
+            ..Default::default()
+        };
+        regs.gpr[3] = id;
+        ioctl_ptr(fd.as_raw_fd(), kvm::KVM_SET_REGS, &regs, "KVM_SET_REGS")?;
+        Ok(Vcpu { fd, run })
+    }
+
+    /// Runs the vCPU until its program exits; returns its status and
+    /// exits.
+    fn run(&self) -> Fallible<(i32, Counts)> {
+        let mut counts = Counts::default();
+        let mut out = std::io::stdout();
+        let status = loop {
+            ioctl_val(self.fd.as_raw_fd(), kvm::KVM_RUN, 0, "KVM_RUN")?;
+            // SAFETY: `run` maps this vCPU's kvm_run page, which the kernel
+            // filled before KVM_RUN returned and does not touch until the
+            // next; only this thread runs this vCPU.
+            let r = unsafe { &mut *self.run };
+            match r.exit_reason {
+                kvm::KVM_EXIT_PAPR_HCALL => {
+                    counts.hcalls += 1;
+                    // SAFETY: the exit reason says which member is filled.
+                    let h = unsafe { &mut r.__bindgen_anon_1.papr_hcall };
+                    h.ret = kvm::RPN_H_SUCCESS as u64;
+                    match h.nr as u32 {
+                        kvm::RPN_H_PUT_TERM_CHAR => {
+                            counts.console += 1;
+                            let n = (h.args[1] as usize).min(16);
+                            let _ = out.write_all(&chars(&h.args[2..4], n));
+                            let _ = out.flush();
+                        }
+                        kvm::RPN_H_GET_TERM_CHAR => {
+                            counts.console += 1;
+                            h.args[0] = 0;
+                        }
+                        kvm::RPN_H_VMM_TICK => counts.ticks += 1,
+                        kvm::RPN_H_VMM_REPORT => println!("papr-vmm: L2 reports {:#x}", h.args[0]),
+                        kvm::RPN_H_VMM_EXIT => break h.args[0] as i32,
+                        _ => h.ret = kvm::RPN_H_FUNCTION as u64,
+                    }
+                }
+                kvm::KVM_EXIT_INTERNAL_ERROR => {
+                    counts.other += 1;
+                    // SAFETY: the exit reason says which member is filled.
+                    let e = unsafe { &r.__bindgen_anon_1.internal };
+                    let d = &e.data;
+                    eprintln!(
+                        "papr-vmm: exit {:#x} the VMM cannot serve: {:#x} at NIA {:#x} (suberror {})",
+                        d[0], d[1], d[2], e.suberror
+                    );
+                    break 128 + 3;
+                }
+                other => {
+                    eprintln!("papr-vmm: unexpected exit reason {other}");
+                    break 128 + 4;
+                }
+            }
+        };
+        Ok((status, counts))
+    }
+}
+
+fn run(device: &str, papr_cap: bool, vcpus_wanted: u64, program: &str) -> Fallible<i32> {
     let code = std::fs::read(program).map_err(|e| format!("{program}: {e}"))?;
     let mem_size = kvm::RPN_L2_MEM_SIZE as usize;
     if code.len() > mem_size {
@@ -124,89 +223,43 @@ fn run(device: &str, papr_cap: bool, program: &str) -> Fallible<i32> {
         &region,
         "KVM_SET_USER_MEMORY_REGION",
     )?;
-    let vcpu = new_fd(vm.as_raw_fd(), kvm::KVM_CREATE_VCPU, 0, "KVM_CREATE_VCPU")?;
-    if papr_cap {
-        let cap = kvm::kvm_enable_cap {
-            cap: kvm::KVM_CAP_PPC_PAPR,
-            ..Default::default()
-        };
-        ioctl_ptr(
-            vcpu.as_raw_fd(),
-            kvm::KVM_ENABLE_CAP,
-            &cap,
-            "KVM_ENABLE_CAP(KVM_CAP_PPC_PAPR)",
-        )?;
-    }
     let run_size = ioctl_val(
         dev.as_raw_fd(),
         kvm::KVM_GET_VCPU_MMAP_SIZE,
         0,
         "KVM_GET_VCPU_MMAP_SIZE",
     )?;
-    let run =
-        map(run_size as usize, Some(vcpu.as_raw_fd()), "mmap of kvm_run")?.cast::<kvm::kvm_run>();
-    let regs = kvm::kvm_regs {
-        pc: kvm::RPN_L2_LOAD_ADDR.into(),
-        // 64-bit, little-endian, real mode.
-        msr: 1 << 63 | 1,
-        ..Default::default()
-    };
-    ioctl_ptr(vcpu.as_raw_fd(), kvm::KVM_SET_REGS, &regs, "KVM_SET_REGS")?;
-
-    let mut counts = Counts::default();
-    let mut out = std::io::stdout();
+    let mut vcpus = Vec::new();
+    for id in 0..vcpus_wanted {
+        vcpus.push(Vcpu::new(&vm, id, run_size as usize, papr_cap)?);
+    }
     let start = Instant::now();
-    let status = loop {
-        ioctl_val(vcpu.as_raw_fd(), kvm::KVM_RUN, 0, "KVM_RUN")?;
-        // SAFETY: `run` maps the vCPU's kvm_run page, which the kernel
-        // filled before KVM_RUN returned and does not touch until the next.
-        let r = unsafe { &mut *run };
-        match r.exit_reason {
-            kvm::KVM_EXIT_PAPR_HCALL => {
-                counts.hcalls += 1;
-                // SAFETY: the exit reason says which member is filled.
-                let h = unsafe { &mut r.__bindgen_anon_1.papr_hcall };
-                h.ret = kvm::RPN_H_SUCCESS as u64;
-                match h.nr as u32 {
-                    kvm::RPN_H_PUT_TERM_CHAR => {
-                        counts.console += 1;
-                        let n = (h.args[1] as usize).min(16);
-                        let _ = out.write_all(&chars(&h.args[2..4], n));
-                        let _ = out.flush();
-                    }
-                    kvm::RPN_H_GET_TERM_CHAR => {
-                        counts.console += 1;
-                        h.args[0] = 0;
-                    }
-                    kvm::RPN_H_VMM_TICK => counts.ticks += 1,
-                    kvm::RPN_H_VMM_REPORT => println!("papr-vmm: L2 reports {:#x}", h.args[0]),
-                    kvm::RPN_H_VMM_EXIT => break h.args[0] as i32,
-                    _ => h.ret = kvm::RPN_H_FUNCTION as u64,
-                }
-            }
-            kvm::KVM_EXIT_INTERNAL_ERROR => {
-                counts.other += 1;
-                // SAFETY: the exit reason says which member is filled.
-                let e = unsafe { &r.__bindgen_anon_1.internal };
-                let d = &e.data;
-                eprintln!(
-                    "papr-vmm: exit {:#x} the VMM cannot serve: {:#x} at NIA {:#x} (suberror {})",
-                    d[0], d[1], d[2], e.suberror
-                );
-                break 128 + 3;
-            }
-            other => {
-                eprintln!("papr-vmm: unexpected exit reason {other}");
-                break 128 + 4;
-            }
-        }
-    };
+    let results: Vec<Fallible<(i32, Counts)>> = std::thread::scope(|s| {
+        let handles: Vec<_> = vcpus.iter().map(|v| s.spawn(|| v.run())).collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err("a vCPU thread panicked".into()))
+            })
+            .collect()
+    });
+    let mut counts = Counts::default();
+    let mut status = 0;
+    for r in results {
+        let (st, c) = r?;
+        status = status.max(st);
+        counts.hcalls += c.hcalls;
+        counts.console += c.console;
+        counts.ticks += c.ticks;
+        counts.other += c.other;
+    }
     let elapsed = start.elapsed();
     let exits = counts.hcalls + counts.other;
     let per_exit_ns = elapsed.as_nanos() / u128::from(exits.max(1));
     let per_s = (u128::from(exits) * 1_000_000_000) / elapsed.as_nanos().max(1);
     eprintln!(
-        "papr-vmm: {exits} exits ({} hypervisor calls: {} console, {} ticks; {} other) in {} us: {per_exit_ns} ns per exit, {per_s} exits/s; status {status}",
+        "papr-vmm: {vcpus_wanted} vCPUs, {exits} exits ({} hypervisor calls: {} console, {} ticks; {} other) in {} us: {per_exit_ns} ns per exit, {per_s} exits/s; status {status}",
         counts.hcalls,
         counts.console,
         counts.ticks,
@@ -220,6 +273,7 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut device = "/dev/papr-nested".to_string();
     let mut papr_cap = false;
+    let mut vcpus = 1u64;
     let mut program = None;
     let mut it = args.into_iter();
     while let Some(a) = it.next() {
@@ -229,14 +283,15 @@ fn main() {
                 papr_cap = true;
             }
             "--device" => device = it.next().unwrap_or_default(),
+            "--vcpus" => vcpus = it.next().and_then(|n| n.parse().ok()).unwrap_or(0),
             _ => program = Some(a),
         }
     }
-    let Some(program) = program else {
-        eprintln!("usage: papr-vmm [--kvm | --device PATH] PROGRAM.bin");
+    let (Some(program), 1..) = (program, vcpus) else {
+        eprintln!("usage: papr-vmm [--kvm | --device PATH] [--vcpus N] PROGRAM.bin");
         std::process::exit(2);
     };
-    match run(&device, papr_cap, &program) {
+    match run(&device, papr_cap, vcpus, &program) {
         Ok(status) => std::process::exit(status),
         Err(e) => {
             eprintln!("papr-vmm: {e}");
