@@ -129,8 +129,8 @@ impl VcpuFd {
     /// - `sc 1` in the L2: `KVM_EXIT_PAPR_HCALL` with `nr` and `args`, as
     ///   KVM fills it; `ret` and `args` go back to GPR3-GPR12 on the next
     ///   `KVM_RUN`.
-    /// - HDEC expiry and external interrupts: handled here, the run goes
-    ///   on.
+    /// - HDEC expiry and interrupts for the L1 (external, hypervisor
+    ///   virtualization): handled here, the run goes on.
     /// - any other exit (an access outside every slot, an emulation
     ///   assist, a facility unavailable, ...): `KVM_EXIT_INTERNAL_ERROR`,
     ///   suberror `KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON`, with
@@ -186,7 +186,8 @@ impl VcpuFd {
                 Ok((exit, (gprs, why, reg(Id::NIA))))
             })?;
             match exit {
-                Exit::HypervisorDecrementer | Exit::External => continue,
+                Exit::HypervisorDecrementer => continue,
+                e if e.for_the_host() => continue,
                 Exit::HypervisorCall => {
                     let (gprs, _, _) = regs;
                     st.run.exit_reason = uapi::KVM_EXIT_PAPR_HCALL;

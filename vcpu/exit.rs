@@ -79,6 +79,9 @@ exits! {
     HypervisorDecrementer = 0x980, "hypervisor_decrementer", &[];
     /// An external interrupt.
     External = 0x500, "external", &[];
+    /// Hypervisor virtualization interrupt: an interrupt for the L1 that
+    /// arrived while the L2 ran (with LPCR[HVICE], as on POWER9 and later).
+    HypervisorVirtualization = 0xEA0, "hypervisor_virtualization", &[];
     /// Hypervisor data storage interrupt (HDAR, HDSISR, ASDR).
     DataStorage = 0xE00, "data_storage", &[Id::HDAR, Id::HDSISR, Id::ASDR, Id::NIA, Id::MSR];
     /// Hypervisor instruction storage interrupt (HDAR, ASDR).
@@ -93,6 +96,12 @@ impl Exit {
     /// How many counters [`Exit::index`] tells apart: one per named exit,
     /// and one that every [`Exit::Other`] shares.
     pub(crate) const KINDS: usize = Exit::NAMED.len() + 1;
+
+    /// Whether the exit is an interrupt for the L1, which arrived while the
+    /// L2 ran: nothing the L2 did, so the L2 resumes where it was.
+    pub(crate) const fn for_the_host(self) -> bool {
+        matches!(self, Exit::External | Exit::HypervisorVirtualization)
+    }
 
     /// Position in the per-reason counters: the position in
     /// [`Exit::NAMED`], or the last for [`Exit::Other`].

@@ -57,6 +57,8 @@ pub(crate) struct Vcpu {
     cache: StateCache,
     /// Hypervisor calls made for this vCPU.
     tally: Tally,
+    /// H_GUEST_RUN_VCPU calls that returned an exit.
+    runs: u64,
 }
 
 /// Converts a codec error to a kernel one, and logs it.
@@ -100,6 +102,7 @@ impl Vcpu {
             vpa: None,
             cache: parts.cache,
             tally: Tally::default(),
+            runs: 0,
         };
         if let Err(e) = v.register_run_buffers() {
             pr_err!(
@@ -161,6 +164,11 @@ impl Vcpu {
     /// runs on the module meanwhile.
     pub(crate) fn hcalls(&self) -> u64 {
         self.tally.count()
+    }
+
+    /// H_GUEST_RUN_VCPU calls that returned an exit for this vCPU.
+    pub(crate) fn runs(&self) -> u64 {
+        self.runs
     }
 
     /// Bytes of the run-input and run-output buffers.
@@ -413,7 +421,8 @@ impl Vcpu {
         // `run_out`, which live as long as `self` and are borrowed by no
         // one else during the call (`&mut self`); the run input holds only
         // dirty elements, none of which names L1 memory (type invariant).
-        unsafe { hcall::guest::run_vcpu(self.guest, self.id, &mut self.tally) }.map_err(|e| {
+        let reason = unsafe { hcall::guest::run_vcpu(self.guest, self.id, &mut self.tally) };
+        reason.inspect(|_| self.runs += 1).map_err(|e| {
             stats::record_failure();
             pr_err!(
                 "guest {} vCPU {}: H_GUEST_RUN_VCPU failed: {} ({})\n",
