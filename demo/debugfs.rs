@@ -11,7 +11,7 @@
 //!   run-input buffers and received in run-output buffers: totals, per run
 //!   and for the last run.
 //! - `payloads`: write anything to run the L2 payloads of
-//!   `vcpu::payload` against the L0 (each exit is logged); read to see
+//!   `demo::payload` against the L0 (each exit is logged); read to see
 //!   how many passed.
 //! - `bench`: write N to run the exit benchmark for N iterations of
 //!   payload (a); read for the last result.
