@@ -61,6 +61,10 @@ pub(crate) struct Vcpu {
     runs: u64,
 }
 
+/// A state exchange of `hcall::state` with no address of the caller's:
+/// `get` or `set`.
+type StateExchange = fn(Scope, u64, u64, &mut L0Mem, usize, &mut Tally) -> Result;
+
 /// Converts a codec error to a kernel one, and logs it.
 fn gsb_err(e: crate::gsb::GsbError) -> Error {
     pr_err!("guest state buffer: {:?}\n", e);
@@ -134,6 +138,35 @@ impl Vcpu {
         // SAFETY: the buffer names `run_in` and `run_out`, which the vCPU
         // keeps until the L0 has deleted the guest (type invariant), and
         // which [`Vcpu::register`] leaks should this call fail.
+        unsafe { self.register_scratch(len) }?;
+        self.cache.fill(Id::RUN_INPUT, Value::BufferInfo(run_in));
+        self.cache.fill(Id::RUN_OUTPUT, Value::BufferInfo(run_out));
+        Ok(())
+    }
+
+    /// `exchange` (H_GUEST_GET_STATE or a safe H_GUEST_SET_STATE) of the
+    /// first `len` bytes of the scratch buffer, for this vCPU.
+    fn exchange_scratch(&mut self, exchange: StateExchange, len: usize) -> Result {
+        exchange(
+            Scope::Thread,
+            self.guest,
+            self.id,
+            &mut self.scratch,
+            len,
+            &mut self.tally,
+        )
+    }
+
+    /// H_GUEST_SET_STATE of the first `len` bytes of the scratch buffer,
+    /// which register L1 memory for this vCPU.
+    ///
+    /// # Safety
+    ///
+    /// As [`hcall::state::set_registering`]: every address in those bytes
+    /// is of an `L0Mem` the vCPU keeps (or leaks) until the L0 has deleted
+    /// the guest.
+    unsafe fn register_scratch(&mut self, len: usize) -> Result {
+        // SAFETY: the caller vouches for the addresses in the buffer.
         unsafe {
             hcall::state::set_registering(
                 Scope::Thread,
@@ -143,13 +176,10 @@ impl Vcpu {
                 len,
                 &mut self.tally,
             )
-        }?;
-        self.cache.fill(Id::RUN_INPUT, Value::BufferInfo(run_in));
-        self.cache.fill(Id::RUN_OUTPUT, Value::BufferInfo(run_out));
-        Ok(())
+        }
     }
 
-    /// The id of the vCPU's guest at the L0.
+    /// The id of the vCPU's guest at the L0.    /// The id of the vCPU's guest at the L0.
     pub(crate) fn guest_id(&self) -> u64 {
         self.guest
     }
@@ -247,14 +277,7 @@ impl Vcpu {
             }
             w.len()
         };
-        hcall::state::set(
-            Scope::Thread,
-            self.guest,
-            self.id,
-            &mut self.scratch,
-            len,
-            &mut self.tally,
-        )?;
+        self.exchange_scratch(hcall::state::set, len)?;
         self.cache.mark_clean();
         Ok(())
     }
@@ -287,14 +310,7 @@ impl Vcpu {
             }
             w.len()
         };
-        hcall::state::get(
-            Scope::Thread,
-            self.guest,
-            self.id,
-            &mut self.scratch,
-            len,
-            &mut self.tally,
-        )?;
+        self.exchange_scratch(hcall::state::get, len)?;
         let answer = Parsed::parse(&self.scratch[..len], Trailing::Reject).map_err(gsb_err)?;
         for id in missing.iter() {
             let Some(v) = answer.get(id) else {
@@ -380,16 +396,7 @@ impl Vcpu {
         };
         // SAFETY: the buffer names `self.vpa`, which the vCPU keeps until
         // the L0 has deleted the guest (type invariant).
-        unsafe {
-            hcall::state::set_registering(
-                Scope::Thread,
-                self.guest,
-                self.id,
-                &mut self.scratch,
-                len,
-                &mut self.tally,
-            )
-        }?;
+        unsafe { self.register_scratch(len) }?;
         self.cache.fill(Id::VPA, Value::Be64(address));
         Ok(())
     }
