@@ -143,11 +143,12 @@ impl VcpuFd {
         if st.hcall_pending {
             // SAFETY: `papr_hcall` is plain integers: any bytes are a value.
             let h = unsafe { st.run.__bindgen_anon_1.papr_hcall };
-            let mut back = KVec::with_capacity(1 + HCALL_ARGS, GFP_KERNEL)?;
-            back.push((Id::GPRS[3], Value::Be64(h.ret)), GFP_KERNEL)?;
-            for (i, a) in h.args.iter().enumerate() {
-                back.push((Id::GPRS[4 + i], Value::Be64(*a)), GFP_KERNEL)?;
-            }
+            // GPR3 = ret, GPR4.. = args: on the stack, nothing allocated
+            // per exit.
+            let back: [(Id, Value); 1 + HCALL_ARGS] = core::array::from_fn(|i| {
+                let v = if i == 0 { h.ret } else { h.args[i - 1] };
+                (Id::GPRS[3 + i], Value::Be64(v))
+            });
             self.vm.with_vcpu(self.id, |v| v.set_all(&back))?;
             st.hcall_pending = false;
         }
