@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! `<linux/kvm.h>` of the L1 kernel, as bindgen made it
-//! (scripts/build-tools.sh), and the calls the suite makes with it.
+//! (scripts/build-tools.sh), shared by the tools (`#[path]`).
 
 #![allow(
     dead_code,

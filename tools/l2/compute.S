@@ -16,18 +16,12 @@ _start:
 	ori	29, 29, 34464		/* ... + 34464 = 100000 rounds */
 1:	mulli	30, 30, 31
 	add	30, 30, 31
-	lis	3, 0
-	ori	3, 3, RPN_H_VMM_TICK
+	HCALL_NR RPN_H_VMM_TICK
 	sc	1
 	addi	31, 31, 1
 	cmpd	31, 29
 	blt	1b
-	lis	3, 0
-	ori	3, 3, RPN_H_VMM_REPORT
+	HCALL_NR RPN_H_VMM_REPORT
 	mr	4, 30
 	sc	1
-	lis	3, 0
-	ori	3, 3, RPN_H_VMM_EXIT
-	li	4, 0
-	sc	1
-	b	.
+	VMM_EXIT 0

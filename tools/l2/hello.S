@@ -13,11 +13,7 @@ _start:
 	addi	9, 9, 8
 	ldbrx	7, 0, 9
 	sc	1
-	lis	3, 0
-	ori	3, 3, RPN_H_VMM_EXIT
-	li	4, 0
-	sc	1
-	b	.
+	VMM_EXIT 0
 
 	.balign	8
 msg:	.ascii	"Hello from L2\n"

@@ -7,8 +7,4 @@
 _start:
 	lis	9, 0x4000
 	ld	3, 0(9)
-	lis	3, 0
-	ori	3, 3, RPN_H_VMM_EXIT
-	li	4, 1
-	sc	1
-	b	.
+	VMM_EXIT 1

@@ -24,4 +24,20 @@
 #define RPN_L2_LOAD_ADDR	0x0
 #define RPN_L2_MEM_SIZE		0x100000
 
+#ifdef __ASSEMBLER__
+/* r3 = a call number above 0x7fff (li would sign-extend it). */
+.macro	HCALL_NR nr
+	lis	3, 0
+	ori	3, 3, \nr
+.endm
+
+/* Exits to the VMM with `status`, for good. */
+.macro	VMM_EXIT status
+	HCALL_NR RPN_H_VMM_EXIT
+	li	4, \status
+	sc	1
+	b	.
+.endm
+#endif
+
 #endif

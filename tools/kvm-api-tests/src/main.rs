@@ -7,6 +7,7 @@
 //! `kvm-api-tests` runs them all; `kvm-api-tests hold N` (used by the
 //! suite itself) creates N VMs, says so on stdout and waits to be killed.
 
+#[path = "../../kvm-sys/kvm.rs"]
 mod kvm;
 
 use std::fs::{self, File, OpenOptions};
@@ -536,7 +537,19 @@ fn running(code: &[u32], r3: u64) -> Result<Running, String> {
         unsafe { (mem as *mut u32).add(i).write(w.to_le()) };
     }
     set_region(&vm, 0, 0, 0, PAGE, mem).map_err(|e| format!("slot: errno {e}"))?;
-    let vcpu = create_vcpu(&vm, 0).map_err(|e| format!("errno {e}"))?;
+    let (vcpu, run) = ready_vcpu(&dev, &vm, 0, r3)?;
+    Ok(Running { vm, vcpu, run })
+}
+
+/// vCPU `id` of `vm`, set to run from 0 in real mode, little-endian, with
+/// GPR3 = `r3`, and its mapped `kvm_run`.
+fn ready_vcpu(
+    dev: &File,
+    vm: &OwnedFd,
+    id: u64,
+    r3: u64,
+) -> Result<(OwnedFd, *mut kvm::kvm_run), String> {
+    let vcpu = create_vcpu(vm, id).map_err(|e| format!("vCPU {id}: errno {e}"))?;
     let mut regs = kvm::kvm_regs {
         msr: 1 << 63 | 1,
         ..Default::default()
@@ -546,13 +559,14 @@ fn running(code: &[u32], r3: u64) -> Result<Running, String> {
     let size = kvm_ioctl(dev.as_raw_fd(), kvm::KVM_GET_VCPU_MMAP_SIZE, 0)
         .map_err(|e| format!("KVM_GET_VCPU_MMAP_SIZE: errno {e}"))?;
     let prot = (kvm::PROT_READ | kvm::PROT_WRITE) as i32;
+    let shared = kvm::MAP_SHARED as i32;
     // SAFETY: a new shared mapping of the vCPU fd; nothing of ours is touched.
     let run = unsafe {
         mmap(
             std::ptr::null_mut(),
             size as usize,
             prot,
-            kvm::MAP_SHARED as i32,
+            shared,
             vcpu.as_raw_fd(),
             0,
         )
@@ -560,11 +574,7 @@ fn running(code: &[u32], r3: u64) -> Result<Running, String> {
     if run as isize == -1 {
         return Err(format!("mmap of kvm_run: {}", Error::last_os_error()));
     }
-    Ok(Running {
-        vm,
-        vcpu,
-        run: run.cast(),
-    })
+    Ok((vcpu, run.cast()))
 }
 
 impl Running {
@@ -707,33 +717,10 @@ unsafe impl Send for RunPtr {}
 fn four_vcpus_four_threads() -> Verdict {
     let r = running(&[SC_1, B_SELF], 0)?;
     let dev = device().map_err(|e| e.to_string())?;
-    let size = kvm_ioctl(dev.as_raw_fd(), kvm::KVM_GET_VCPU_MMAP_SIZE, 0)
-        .map_err(|e| format!("KVM_GET_VCPU_MMAP_SIZE: errno {e}"))?;
     let mut threads = Vec::new();
     for id in 1..4u64 {
-        let vcpu = create_vcpu(&r.vm, id).map_err(|e| format!("vCPU {id}: errno {e}"))?;
-        let mut regs = kvm::kvm_regs {
-            msr: 1 << 63 | 1,
-            ..Default::default()
-        };
-        regs.gpr[3] = 0x100 + id;
-        set_regs(&vcpu, &regs).map_err(|e| format!("KVM_SET_REGS: errno {e}"))?;
-        let prot = (kvm::PROT_READ | kvm::PROT_WRITE) as i32;
-        // SAFETY: a new shared mapping of the vCPU fd.
-        let p = unsafe {
-            mmap(
-                std::ptr::null_mut(),
-                size as usize,
-                prot,
-                kvm::MAP_SHARED as i32,
-                vcpu.as_raw_fd(),
-                0,
-            )
-        };
-        if p as isize == -1 {
-            return Err(format!("mmap: {}", Error::last_os_error()));
-        }
-        let run = RunPtr(p.cast());
+        let (vcpu, p) = ready_vcpu(&dev, &r.vm, id, 0x100 + id)?;
+        let run = RunPtr(p);
         threads.push(std::thread::spawn(move || {
             let run = run;
             let rc = kvm_ioctl(vcpu.as_raw_fd(), kvm::KVM_RUN, 0);

@@ -13,6 +13,7 @@
 //! With `--vcpus N`, N vCPUs run the program, each on a thread of its own,
 //! each starting with GPR3 = its id; the status is the highest of theirs.
 
+#[path = "../../kvm-sys/kvm.rs"]
 mod kvm;
 
 use std::fs::{File, OpenOptions};
