@@ -136,10 +136,12 @@ const fn row(id: u16, name: &'static str, ty: ElemType, access: Access, settable
 }
 
 /// Declares the table and the named IDs from one list: each ID is written
-/// once, with its PAPR name, element type, access and settable bits; its
-/// position in the list is its dense index, and `Id::<NAME>` names it.
+/// once, with its PAPR name, element type, access and settable bits and,
+/// after `=>`, the `KVM_REG_PPC_*` ONE_REG ID KVM gives the register, if
+/// any; its position in the list is its dense index, and `Id::<NAME>`
+/// names it.
 macro_rules! id_table {
-    ($($(#[$doc:meta])* $name:ident = $id:literal, $ty:ident, $access:ident, $settable:expr;)*) => {
+    ($($(#[$doc:meta])* $name:ident = $id:literal, $ty:ident, $access:ident, $settable:expr $(=> $kvm:expr)?;)*) => {
         /// How many guest state IDs there are.
         pub const ID_COUNT: usize = [$($id),*].len();
 
@@ -163,14 +165,35 @@ macro_rules! id_table {
                 pub const $name: Id = Id::known($id);
             )*
         }
+
+        /// KVM's ONE_REG ID (`KVM_REG_PPC_*`, from the kernel's uapi
+        /// headers) of each row of [`TABLE`], in table order: the column
+        /// through which `KVM_{GET,SET}_ONE_REG` reach elements. Only the
+        /// kernel build has it; the host crate has no uapi headers.
+        #[cfg(CONFIG_RUST)]
+        pub(crate) const KVM_REGS: [Option<u64>; ID_COUNT] = {
+            use kernel::uapi::*;
+            [$(kvm_column!($($kvm)?)),*]
+        };
+    };
+}
+
+/// One cell of the KVM column: `None` for an element KVM has no ID for.
+#[cfg(CONFIG_RUST)]
+macro_rules! kvm_column {
+    () => {
+        None
+    };
+    ($kvm:expr) => {
+        Some($kvm)
     };
 }
 
 id_table! {
     HOST_STATE_SIZE = 0x0001, Be64, RO, ALL;
     RUN_OUTPUT_MIN_SIZE = 0x0002, Be64, RO, ALL;
-    LOGICAL_PVR = 0x0003, Be32, RW, ALL;
-    TB_OFFSET = 0x0004, Be64, RW, ALL;
+    LOGICAL_PVR = 0x0003, Be32, RW, ALL => KVM_REG_PPC_ARCH_COMPAT;
+    TB_OFFSET = 0x0004, Be64, RW, ALL => KVM_REG_PPC_TB_OFFSET;
     PARTITION_TABLE = 0x0005, PartitionTable, RW, ALL;
     PROCESS_TABLE = 0x0006, ProcessTable, RW, ALL;
     L0_GUEST_HEAP = 0x0800, Be64, RO, ALL;
@@ -222,128 +245,128 @@ id_table! {
     CFAR = 0x1026, Be64, RW, ALL;
     SRR0 = 0x1027, Be64, RW, ALL;
     SRR1 = 0x1028, Be64, RW, ALL;
-    DAR = 0x1029, Be64, RW, ALL;
-    DEC_EXPIRY_TB = 0x102A, Be64, RW, ALL;
-    VTB = 0x102B, Be64, RW, ALL;
-    LPCR = 0x102C, Be64, RW, LPCR_SETTABLE;
+    DAR = 0x1029, Be64, RW, ALL => KVM_REG_PPC_DAR;
+    DEC_EXPIRY_TB = 0x102A, Be64, RW, ALL => KVM_REG_PPC_DEC_EXPIRY;
+    VTB = 0x102B, Be64, RW, ALL => KVM_REG_PPC_VTB;
+    LPCR = 0x102C, Be64, RW, LPCR_SETTABLE => KVM_REG_PPC_LPCR_64;
     HFSCR = 0x102D, Be64, RW, ALL;
-    FSCR = 0x102E, Be64, RW, ALL;
-    FPSCR = 0x102F, Be64, RW, ALL;
-    DAWR0 = 0x1030, Be64, RW, ALL;
-    DAWR1 = 0x1031, Be64, RW, ALL;
-    CIABR = 0x1032, Be64, RW, ALL;
-    PURR = 0x1033, Be64, RW, ALL;
-    SPURR = 0x1034, Be64, RW, ALL;
-    IC = 0x1035, Be64, RW, ALL;
+    FSCR = 0x102E, Be64, RW, ALL => KVM_REG_PPC_FSCR;
+    FPSCR = 0x102F, Be64, RW, ALL => KVM_REG_PPC_FPSCR;
+    DAWR0 = 0x1030, Be64, RW, ALL => KVM_REG_PPC_DAWR;
+    DAWR1 = 0x1031, Be64, RW, ALL => KVM_REG_PPC_DAWR1;
+    CIABR = 0x1032, Be64, RW, ALL => KVM_REG_PPC_CIABR;
+    PURR = 0x1033, Be64, RW, ALL => KVM_REG_PPC_PURR;
+    SPURR = 0x1034, Be64, RW, ALL => KVM_REG_PPC_SPURR;
+    IC = 0x1035, Be64, RW, ALL => KVM_REG_PPC_IC;
     SPRG0 = 0x1036, Be64, RW, ALL;
     SPRG1 = 0x1037, Be64, RW, ALL;
     SPRG2 = 0x1038, Be64, RW, ALL;
     SPRG3 = 0x1039, Be64, RW, ALL;
-    PPR = 0x103A, Be64, RW, ALL;
-    MMCR0 = 0x103B, Be64, RW, ALL;
-    MMCR1 = 0x103C, Be64, RW, ALL;
-    MMCR2 = 0x103D, Be64, RW, ALL;
-    MMCR3 = 0x103E, Be64, RW, ALL;
-    MMCRA = 0x103F, Be64, RW, ALL;
-    SIER0 = 0x1040, Be64, RW, ALL;
-    SIER1 = 0x1041, Be64, RW, ALL;
-    SIER2 = 0x1042, Be64, RW, ALL;
-    BESCR = 0x1043, Be64, RW, ALL;
-    EBBHR = 0x1044, Be64, RW, ALL;
-    EBBRR = 0x1045, Be64, RW, ALL;
-    AMR = 0x1046, Be64, RW, ALL;
-    IAMR = 0x1047, Be64, RW, ALL;
+    PPR = 0x103A, Be64, RW, ALL => KVM_REG_PPC_PPR;
+    MMCR0 = 0x103B, Be64, RW, ALL => KVM_REG_PPC_MMCR0;
+    MMCR1 = 0x103C, Be64, RW, ALL => KVM_REG_PPC_MMCR1;
+    MMCR2 = 0x103D, Be64, RW, ALL => KVM_REG_PPC_MMCR2;
+    MMCR3 = 0x103E, Be64, RW, ALL => KVM_REG_PPC_MMCR3;
+    MMCRA = 0x103F, Be64, RW, ALL => KVM_REG_PPC_MMCRA;
+    SIER0 = 0x1040, Be64, RW, ALL => KVM_REG_PPC_SIER;
+    SIER1 = 0x1041, Be64, RW, ALL => KVM_REG_PPC_SIER2;
+    SIER2 = 0x1042, Be64, RW, ALL => KVM_REG_PPC_SIER3;
+    BESCR = 0x1043, Be64, RW, ALL => KVM_REG_PPC_BESCR;
+    EBBHR = 0x1044, Be64, RW, ALL => KVM_REG_PPC_EBBHR;
+    EBBRR = 0x1045, Be64, RW, ALL => KVM_REG_PPC_EBBRR;
+    AMR = 0x1046, Be64, RW, ALL => KVM_REG_PPC_AMR;
+    IAMR = 0x1047, Be64, RW, ALL => KVM_REG_PPC_IAMR;
     AMOR = 0x1048, Be64, RW, ALL;
-    UAMOR = 0x1049, Be64, RW, ALL;
-    SDAR = 0x104A, Be64, RW, ALL;
-    SIAR = 0x104B, Be64, RW, ALL;
-    DSCR = 0x104C, Be64, RW, ALL;
-    TAR = 0x104D, Be64, RW, ALL;
-    DEXCR = 0x104E, Be64, RW, ALL;
+    UAMOR = 0x1049, Be64, RW, ALL => KVM_REG_PPC_UAMOR;
+    SDAR = 0x104A, Be64, RW, ALL => KVM_REG_PPC_SDAR;
+    SIAR = 0x104B, Be64, RW, ALL => KVM_REG_PPC_SIAR;
+    DSCR = 0x104C, Be64, RW, ALL => KVM_REG_PPC_DSCR;
+    TAR = 0x104D, Be64, RW, ALL => KVM_REG_PPC_TAR;
+    DEXCR = 0x104E, Be64, RW, ALL => KVM_REG_PPC_DEXCR;
     HDEXCR = 0x104F, Be64, RW, ALL;
-    HASHKEYR = 0x1050, Be64, RW, ALL;
-    HASHPKEYR = 0x1051, Be64, RW, ALL;
+    HASHKEYR = 0x1050, Be64, RW, ALL => KVM_REG_PPC_HASHKEYR;
+    HASHPKEYR = 0x1051, Be64, RW, ALL => KVM_REG_PPC_HASHPKEYR;
     CTRL = 0x1052, Be64, RW, ALL;
-    DPDES = 0x1053, Be64, RW, ALL;
+    DPDES = 0x1053, Be64, RW, ALL => KVM_REG_PPC_DPDES;
     CR = 0x2000, Be32, RW, ALL;
-    PIDR = 0x2001, Be32, RW, ALL;
-    DSISR = 0x2002, Be32, RW, ALL;
-    VSCR = 0x2003, Be32, RW, ALL;
-    VRSAVE = 0x2004, Be32, RW, ALL;
-    DAWRX0 = 0x2005, Be32, RW, ALL;
-    DAWRX1 = 0x2006, Be32, RW, ALL;
-    PMC1 = 0x2007, Be32, RW, ALL;
-    PMC2 = 0x2008, Be32, RW, ALL;
-    PMC3 = 0x2009, Be32, RW, ALL;
-    PMC4 = 0x200A, Be32, RW, ALL;
-    PMC5 = 0x200B, Be32, RW, ALL;
-    PMC6 = 0x200C, Be32, RW, ALL;
-    WORT = 0x200D, Be32, RW, ALL;
-    PSPB = 0x200E, Be32, RW, ALL;
-    VSR0 = 0x3000, Vec128, RW, ALL;
-    VSR1 = 0x3001, Vec128, RW, ALL;
-    VSR2 = 0x3002, Vec128, RW, ALL;
-    VSR3 = 0x3003, Vec128, RW, ALL;
-    VSR4 = 0x3004, Vec128, RW, ALL;
-    VSR5 = 0x3005, Vec128, RW, ALL;
-    VSR6 = 0x3006, Vec128, RW, ALL;
-    VSR7 = 0x3007, Vec128, RW, ALL;
-    VSR8 = 0x3008, Vec128, RW, ALL;
-    VSR9 = 0x3009, Vec128, RW, ALL;
-    VSR10 = 0x300A, Vec128, RW, ALL;
-    VSR11 = 0x300B, Vec128, RW, ALL;
-    VSR12 = 0x300C, Vec128, RW, ALL;
-    VSR13 = 0x300D, Vec128, RW, ALL;
-    VSR14 = 0x300E, Vec128, RW, ALL;
-    VSR15 = 0x300F, Vec128, RW, ALL;
-    VSR16 = 0x3010, Vec128, RW, ALL;
-    VSR17 = 0x3011, Vec128, RW, ALL;
-    VSR18 = 0x3012, Vec128, RW, ALL;
-    VSR19 = 0x3013, Vec128, RW, ALL;
-    VSR20 = 0x3014, Vec128, RW, ALL;
-    VSR21 = 0x3015, Vec128, RW, ALL;
-    VSR22 = 0x3016, Vec128, RW, ALL;
-    VSR23 = 0x3017, Vec128, RW, ALL;
-    VSR24 = 0x3018, Vec128, RW, ALL;
-    VSR25 = 0x3019, Vec128, RW, ALL;
-    VSR26 = 0x301A, Vec128, RW, ALL;
-    VSR27 = 0x301B, Vec128, RW, ALL;
-    VSR28 = 0x301C, Vec128, RW, ALL;
-    VSR29 = 0x301D, Vec128, RW, ALL;
-    VSR30 = 0x301E, Vec128, RW, ALL;
-    VSR31 = 0x301F, Vec128, RW, ALL;
-    VSR32 = 0x3020, Vec128, RW, ALL;
-    VSR33 = 0x3021, Vec128, RW, ALL;
-    VSR34 = 0x3022, Vec128, RW, ALL;
-    VSR35 = 0x3023, Vec128, RW, ALL;
-    VSR36 = 0x3024, Vec128, RW, ALL;
-    VSR37 = 0x3025, Vec128, RW, ALL;
-    VSR38 = 0x3026, Vec128, RW, ALL;
-    VSR39 = 0x3027, Vec128, RW, ALL;
-    VSR40 = 0x3028, Vec128, RW, ALL;
-    VSR41 = 0x3029, Vec128, RW, ALL;
-    VSR42 = 0x302A, Vec128, RW, ALL;
-    VSR43 = 0x302B, Vec128, RW, ALL;
-    VSR44 = 0x302C, Vec128, RW, ALL;
-    VSR45 = 0x302D, Vec128, RW, ALL;
-    VSR46 = 0x302E, Vec128, RW, ALL;
-    VSR47 = 0x302F, Vec128, RW, ALL;
-    VSR48 = 0x3030, Vec128, RW, ALL;
-    VSR49 = 0x3031, Vec128, RW, ALL;
-    VSR50 = 0x3032, Vec128, RW, ALL;
-    VSR51 = 0x3033, Vec128, RW, ALL;
-    VSR52 = 0x3034, Vec128, RW, ALL;
-    VSR53 = 0x3035, Vec128, RW, ALL;
-    VSR54 = 0x3036, Vec128, RW, ALL;
-    VSR55 = 0x3037, Vec128, RW, ALL;
-    VSR56 = 0x3038, Vec128, RW, ALL;
-    VSR57 = 0x3039, Vec128, RW, ALL;
-    VSR58 = 0x303A, Vec128, RW, ALL;
-    VSR59 = 0x303B, Vec128, RW, ALL;
-    VSR60 = 0x303C, Vec128, RW, ALL;
-    VSR61 = 0x303D, Vec128, RW, ALL;
-    VSR62 = 0x303E, Vec128, RW, ALL;
-    VSR63 = 0x303F, Vec128, RW, ALL;
+    PIDR = 0x2001, Be32, RW, ALL => KVM_REG_PPC_PID;
+    DSISR = 0x2002, Be32, RW, ALL => KVM_REG_PPC_DSISR;
+    VSCR = 0x2003, Be32, RW, ALL => KVM_REG_PPC_VSCR;
+    VRSAVE = 0x2004, Be32, RW, ALL => KVM_REG_PPC_VRSAVE;
+    DAWRX0 = 0x2005, Be32, RW, ALL => KVM_REG_PPC_DAWRX;
+    DAWRX1 = 0x2006, Be32, RW, ALL => KVM_REG_PPC_DAWRX1;
+    PMC1 = 0x2007, Be32, RW, ALL => KVM_REG_PPC_PMC1;
+    PMC2 = 0x2008, Be32, RW, ALL => KVM_REG_PPC_PMC2;
+    PMC3 = 0x2009, Be32, RW, ALL => KVM_REG_PPC_PMC3;
+    PMC4 = 0x200A, Be32, RW, ALL => KVM_REG_PPC_PMC4;
+    PMC5 = 0x200B, Be32, RW, ALL => KVM_REG_PPC_PMC5;
+    PMC6 = 0x200C, Be32, RW, ALL => KVM_REG_PPC_PMC6;
+    WORT = 0x200D, Be32, RW, ALL => KVM_REG_PPC_WORT;
+    PSPB = 0x200E, Be32, RW, ALL => KVM_REG_PPC_PSPB;
+    VSR0 = 0x3000, Vec128, RW, ALL => KVM_REG_PPC_VSR0;
+    VSR1 = 0x3001, Vec128, RW, ALL => KVM_REG_PPC_VSR0 + 1;
+    VSR2 = 0x3002, Vec128, RW, ALL => KVM_REG_PPC_VSR0 + 2;
+    VSR3 = 0x3003, Vec128, RW, ALL => KVM_REG_PPC_VSR0 + 3;
+    VSR4 = 0x3004, Vec128, RW, ALL => KVM_REG_PPC_VSR0 + 4;
+    VSR5 = 0x3005, Vec128, RW, ALL => KVM_REG_PPC_VSR0 + 5;
+    VSR6 = 0x3006, Vec128, RW, ALL => KVM_REG_PPC_VSR0 + 6;
+    VSR7 = 0x3007, Vec128, RW, ALL => KVM_REG_PPC_VSR0 + 7;
+    VSR8 = 0x3008, Vec128, RW, ALL => KVM_REG_PPC_VSR0 + 8;
+    VSR9 = 0x3009, Vec128, RW, ALL => KVM_REG_PPC_VSR0 + 9;
+    VSR10 = 0x300A, Vec128, RW, ALL => KVM_REG_PPC_VSR0 + 10;
+    VSR11 = 0x300B, Vec128, RW, ALL => KVM_REG_PPC_VSR0 + 11;
+    VSR12 = 0x300C, Vec128, RW, ALL => KVM_REG_PPC_VSR0 + 12;
+    VSR13 = 0x300D, Vec128, RW, ALL => KVM_REG_PPC_VSR0 + 13;
+    VSR14 = 0x300E, Vec128, RW, ALL => KVM_REG_PPC_VSR0 + 14;
+    VSR15 = 0x300F, Vec128, RW, ALL => KVM_REG_PPC_VSR0 + 15;
+    VSR16 = 0x3010, Vec128, RW, ALL => KVM_REG_PPC_VSR0 + 16;
+    VSR17 = 0x3011, Vec128, RW, ALL => KVM_REG_PPC_VSR0 + 17;
+    VSR18 = 0x3012, Vec128, RW, ALL => KVM_REG_PPC_VSR0 + 18;
+    VSR19 = 0x3013, Vec128, RW, ALL => KVM_REG_PPC_VSR0 + 19;
+    VSR20 = 0x3014, Vec128, RW, ALL => KVM_REG_PPC_VSR0 + 20;
+    VSR21 = 0x3015, Vec128, RW, ALL => KVM_REG_PPC_VSR0 + 21;
+    VSR22 = 0x3016, Vec128, RW, ALL => KVM_REG_PPC_VSR0 + 22;
+    VSR23 = 0x3017, Vec128, RW, ALL => KVM_REG_PPC_VSR0 + 23;
+    VSR24 = 0x3018, Vec128, RW, ALL => KVM_REG_PPC_VSR0 + 24;
+    VSR25 = 0x3019, Vec128, RW, ALL => KVM_REG_PPC_VSR0 + 25;
+    VSR26 = 0x301A, Vec128, RW, ALL => KVM_REG_PPC_VSR0 + 26;
+    VSR27 = 0x301B, Vec128, RW, ALL => KVM_REG_PPC_VSR0 + 27;
+    VSR28 = 0x301C, Vec128, RW, ALL => KVM_REG_PPC_VSR0 + 28;
+    VSR29 = 0x301D, Vec128, RW, ALL => KVM_REG_PPC_VSR0 + 29;
+    VSR30 = 0x301E, Vec128, RW, ALL => KVM_REG_PPC_VSR0 + 30;
+    VSR31 = 0x301F, Vec128, RW, ALL => KVM_REG_PPC_VSR0 + 31;
+    VSR32 = 0x3020, Vec128, RW, ALL => KVM_REG_PPC_VR0;
+    VSR33 = 0x3021, Vec128, RW, ALL => KVM_REG_PPC_VR0 + 1;
+    VSR34 = 0x3022, Vec128, RW, ALL => KVM_REG_PPC_VR0 + 2;
+    VSR35 = 0x3023, Vec128, RW, ALL => KVM_REG_PPC_VR0 + 3;
+    VSR36 = 0x3024, Vec128, RW, ALL => KVM_REG_PPC_VR0 + 4;
+    VSR37 = 0x3025, Vec128, RW, ALL => KVM_REG_PPC_VR0 + 5;
+    VSR38 = 0x3026, Vec128, RW, ALL => KVM_REG_PPC_VR0 + 6;
+    VSR39 = 0x3027, Vec128, RW, ALL => KVM_REG_PPC_VR0 + 7;
+    VSR40 = 0x3028, Vec128, RW, ALL => KVM_REG_PPC_VR0 + 8;
+    VSR41 = 0x3029, Vec128, RW, ALL => KVM_REG_PPC_VR0 + 9;
+    VSR42 = 0x302A, Vec128, RW, ALL => KVM_REG_PPC_VR0 + 10;
+    VSR43 = 0x302B, Vec128, RW, ALL => KVM_REG_PPC_VR0 + 11;
+    VSR44 = 0x302C, Vec128, RW, ALL => KVM_REG_PPC_VR0 + 12;
+    VSR45 = 0x302D, Vec128, RW, ALL => KVM_REG_PPC_VR0 + 13;
+    VSR46 = 0x302E, Vec128, RW, ALL => KVM_REG_PPC_VR0 + 14;
+    VSR47 = 0x302F, Vec128, RW, ALL => KVM_REG_PPC_VR0 + 15;
+    VSR48 = 0x3030, Vec128, RW, ALL => KVM_REG_PPC_VR0 + 16;
+    VSR49 = 0x3031, Vec128, RW, ALL => KVM_REG_PPC_VR0 + 17;
+    VSR50 = 0x3032, Vec128, RW, ALL => KVM_REG_PPC_VR0 + 18;
+    VSR51 = 0x3033, Vec128, RW, ALL => KVM_REG_PPC_VR0 + 19;
+    VSR52 = 0x3034, Vec128, RW, ALL => KVM_REG_PPC_VR0 + 20;
+    VSR53 = 0x3035, Vec128, RW, ALL => KVM_REG_PPC_VR0 + 21;
+    VSR54 = 0x3036, Vec128, RW, ALL => KVM_REG_PPC_VR0 + 22;
+    VSR55 = 0x3037, Vec128, RW, ALL => KVM_REG_PPC_VR0 + 23;
+    VSR56 = 0x3038, Vec128, RW, ALL => KVM_REG_PPC_VR0 + 24;
+    VSR57 = 0x3039, Vec128, RW, ALL => KVM_REG_PPC_VR0 + 25;
+    VSR58 = 0x303A, Vec128, RW, ALL => KVM_REG_PPC_VR0 + 26;
+    VSR59 = 0x303B, Vec128, RW, ALL => KVM_REG_PPC_VR0 + 27;
+    VSR60 = 0x303C, Vec128, RW, ALL => KVM_REG_PPC_VR0 + 28;
+    VSR61 = 0x303D, Vec128, RW, ALL => KVM_REG_PPC_VR0 + 29;
+    VSR62 = 0x303E, Vec128, RW, ALL => KVM_REG_PPC_VR0 + 30;
+    VSR63 = 0x303F, Vec128, RW, ALL => KVM_REG_PPC_VR0 + 31;
     HDAR = 0xF000, Be64, RO, ALL;
     HDSISR = 0xF001, Be32, RO, ALL;
     // Four bytes, as the PAPR table in Documentation/arch/powerpc/
@@ -352,6 +375,43 @@ id_table! {
     HEIR = 0xF002, Be32, RO, ALL;
     ASDR = 0xF003, Be64, RO, ALL;
 }
+
+// The KVM column names powerpc registers, each once, each of a size its
+// element's value fits: a vector for a vector element, a doubleword for a
+// doubleword one, a word or (as KVM has some word registers) a doubleword
+// for a word one. No element that names L1 memory has a KVM ID.
+#[cfg(CONFIG_RUST)]
+const _: () = {
+    use kernel::uapi::{KVM_REG_ARCH_MASK, KVM_REG_PPC, KVM_REG_SIZE_MASK, KVM_REG_SIZE_SHIFT};
+    let mut i = 0;
+    while i < ID_COUNT {
+        if let Some(reg) = KVM_REGS[i] {
+            // bindgen types the mask `i64` (its top bit is set): the same
+            // bits as a `u64`.
+            let arch = KVM_REG_ARCH_MASK as u64;
+            assert!(reg & arch == KVM_REG_PPC, "not a powerpc KVM ID");
+            let bytes = 1u64 << ((reg & KVM_REG_SIZE_MASK) >> KVM_REG_SIZE_SHIFT);
+            let fits = match ROWS[i].ty {
+                Be32 => bytes == 4 || bytes == 8,
+                Be64 => bytes == 8,
+                Vec128 => bytes == 16,
+                BufferInfo | PartitionTable | ProcessTable => false,
+            };
+            assert!(fits, "a KVM ID's size does not fit its element");
+            if let Some((Class::Meta, _)) = lookup(ROWS[i].id) {
+                panic!("a KVM ID names L1 memory");
+            }
+            let mut j = i + 1;
+            while j < ID_COUNT {
+                if let Some(other) = KVM_REGS[j] {
+                    assert!(other != reg, "a KVM ID names two elements");
+                }
+                j += 1;
+            }
+        }
+        i += 1;
+    }
+};
 
 /// The classes' ID ranges and where each starts in [`TABLE`].
 /// The PAPR's ID ranges, in ID order: class, first and last ID.
