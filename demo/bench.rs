@@ -221,8 +221,10 @@ pub(crate) fn run(iterations: u32) -> Result<Report> {
         r.bare_calls += 1;
         between(i)?;
     }
-    let mut g = payload::guest_with_code(&A_CODE)?;
-    let v = payload::vcpu0(&mut g)?;
+    let g = payload::guest_with_code(&A_CODE)?;
+    let v0 = payload::shared0(&g)?;
+    let mut v = v0.lock();
+    let v = &mut *v;
     let hcalls = v.hcalls();
     for i in 0..u64::from(iterations) {
         iteration(v, i, &mut r)?;

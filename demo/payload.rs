@@ -14,7 +14,7 @@
 use crate::gsb::{Id, Value};
 use crate::hcall::{self, guest::VcpuFlags};
 use crate::platform::{check_signal, timebase};
-use crate::vcpu::{exit::Exit, pgtable::PartitionTree, Guest, Vcpu};
+use crate::vcpu::{exit::Exit, pgtable::PartitionTree, Guest, SharedVcpu, Vcpu};
 use kernel::prelude::*;
 
 /// Instructions the payloads are made of (big-endian words).
@@ -68,8 +68,13 @@ pub(crate) const B_VALUE: u64 = 0x0123_4567_89ab_cdef;
 pub(crate) const D_VALUE: u64 = 0xfedc_ba98_7654_3210;
 
 /// The first vCPU of `g`.
-pub(crate) fn vcpu0(g: &mut Guest) -> Result<&mut Vcpu> {
+pub(crate) fn shared0(g: &Guest) -> Result<SharedVcpu> {
     g.vcpu(0).ok_or(ENOENT)
+}
+
+/// Runs `f` on the first vCPU of `g`, under its lock.
+pub(crate) fn vcpu0<R>(g: &Guest, f: impl FnOnce(&mut Vcpu) -> Result<R>) -> Result<R> {
+    g.with_vcpu(0, f)
 }
 
 /// A guest whose vCPU 0 will start in real mode at [`CODE_GRA`] with
@@ -88,9 +93,10 @@ pub(crate) fn guest_with_code(code: &[u32]) -> Result<Guest> {
     let mut g = Guest::create()?;
     g.create_vcpu(VcpuFlags::default())?;
     g.set_partition_tree(tree)?;
-    let v = vcpu0(&mut g)?;
-    v.set(Id::NIA, Value::Be64(CODE_GRA))?;
-    v.set(Id::MSR, Value::Be64(MSR_REAL_MODE))?;
+    vcpu0(&g, |v| {
+        v.set(Id::NIA, Value::Be64(CODE_GRA))?;
+        v.set(Id::MSR, Value::Be64(MSR_REAL_MODE))
+    })?;
     Ok(g)
 }
 
@@ -188,24 +194,25 @@ impl HypervisorCalls {
 /// and the L2 continues to a second call with the answer plus one.
 pub(crate) fn hypervisor_calls() -> Result<HypervisorCalls> {
     const WHAT: &str = "payload a (hypervisor calls)";
-    let mut g = guest_with_code(&A_CODE)?;
-    let v = vcpu0(&mut g)?;
-    v.set(Id::GPRS[4], Value::Be64(A_X))?;
-    v.set(Id::GPRS[5], Value::Be64(A_Y))?;
-    let (before, runs) = (v.hcalls(), v.runs());
-    let first = run_logged(WHAT, v, HDEC_TICKS)?;
-    let sum = v.get(Id::GPRS[3])?;
-    let hcalls_first_exit = v.hcalls() - before - (v.runs() - runs - 1);
-    v.set(Id::GPRS[3], Value::Be64(A_ANSWER))?;
-    let second = run_logged(WHAT, v, HDEC_TICKS)?;
-    Ok(HypervisorCalls {
-        exits: [first, second],
-        sum: match sum {
-            Value::Be64(x) => x,
-            _ => return Err(EPROTO),
-        },
-        hcalls_first_exit,
-        second: reg(v, Id::GPRS[3]),
+    let g = guest_with_code(&A_CODE)?;
+    vcpu0(&g, |v| {
+        v.set(Id::GPRS[4], Value::Be64(A_X))?;
+        v.set(Id::GPRS[5], Value::Be64(A_Y))?;
+        let (before, runs) = (v.hcalls(), v.runs());
+        let first = run_logged(WHAT, v, HDEC_TICKS)?;
+        let sum = v.get(Id::GPRS[3])?;
+        let hcalls_first_exit = v.hcalls() - before - (v.runs() - runs - 1);
+        v.set(Id::GPRS[3], Value::Be64(A_ANSWER))?;
+        let second = run_logged(WHAT, v, HDEC_TICKS)?;
+        Ok(HypervisorCalls {
+            exits: [first, second],
+            sum: match sum {
+                Value::Be64(x) => x,
+                _ => return Err(EPROTO),
+            },
+            hcalls_first_exit,
+            second: reg(v, Id::GPRS[3]),
+        })
     })
 }
 
@@ -249,31 +256,35 @@ fn map_data(g: &mut Guest, value: u64) -> Result {
 pub(crate) fn data_storage() -> Result<DataStorage> {
     const WHAT: &str = "payload b (data storage)";
     let mut g = guest_with_code(&[insn::LD_R3_0_R4, insn::SC_1])?;
-    let v = vcpu0(&mut g)?;
-    v.set(Id::GPRS[4], Value::Be64(DATA_GRA))?;
-    let fault = run_logged(WHAT, v, HDEC_TICKS)?;
-    let (hdar, nia) = (reg(v, Id::HDAR), reg(v, Id::NIA));
+    let (fault, hdar, nia) = vcpu0(&g, |v| {
+        v.set(Id::GPRS[4], Value::Be64(DATA_GRA))?;
+        let fault = run_logged(WHAT, v, HDEC_TICKS)?;
+        Ok((fault, reg(v, Id::HDAR), reg(v, Id::NIA)))
+    })?;
     if fault == Exit::DataStorage {
         pr_info!("{}: mapping a page at {:#x}\n", WHAT, hdar);
         map_data(&mut g, B_VALUE)?;
     }
-    let v = vcpu0(&mut g)?;
-    let after = run_logged(WHAT, v, HDEC_TICKS)?;
+    let (after, loaded) = vcpu0(&g, |v| {
+        let after = run_logged(WHAT, v, HDEC_TICKS)?;
+        Ok((after, reg(v, Id::GPRS[3])))
+    })?;
     Ok(DataStorage {
         fault,
         hdar,
         nia,
         after,
-        loaded: reg(v, Id::GPRS[3]),
+        loaded,
     })
 }
 
 /// Payload (c): the L2 loops until the HDEC expiry fires. Returns the
 /// exit: [`Exit::HypervisorDecrementer`].
 pub(crate) fn hdec_expiry() -> Result<Exit> {
-    let mut g = guest_with_code(&[insn::B_SELF])?;
-    let v = vcpu0(&mut g)?;
-    run_logged("payload c (HDEC expiry)", v, HDEC_SHORT_TICKS)
+    let g = guest_with_code(&[insn::B_SELF])?;
+    vcpu0(&g, |v| {
+        run_logged("payload c (HDEC expiry)", v, HDEC_SHORT_TICKS)
+    })
 }
 
 /// What payload (d) showed.
@@ -318,10 +329,11 @@ pub(crate) fn unmap() -> Result<Unmap> {
     const WHAT: &str = "payload d (unmap)";
     let mut g = guest_with_code(&[insn::LD_R3_0_R4, insn::SC_1])?;
     map_data(&mut g, B_VALUE)?;
-    let v = vcpu0(&mut g)?;
-    v.set(Id::GPRS[4], Value::Be64(DATA_GRA))?;
-    run_logged(WHAT, v, HDEC_TICKS)?;
-    let first = reg(v, Id::GPRS[3]);
+    let first = vcpu0(&g, |v| {
+        v.set(Id::GPRS[4], Value::Be64(DATA_GRA))?;
+        run_logged(WHAT, v, HDEC_TICKS)?;
+        Ok(reg(v, Id::GPRS[3]))
+    })?;
     let before = g.invalidations();
     g.unmap(DATA_GRA)
         .inspect_err(|e| pr_err!("{}: unmapping {:#x}: {:?}\n", WHAT, DATA_GRA, e))?;
@@ -332,20 +344,23 @@ pub(crate) fn unmap() -> Result<Unmap> {
         DATA_GRA,
         invalidations
     );
-    let v = vcpu0(&mut g)?;
-    v.set(Id::NIA, Value::Be64(CODE_GRA))?;
-    let after_unmap = run_logged(WHAT, v, HDEC_TICKS)?;
-    let hdar = reg(v, Id::HDAR);
+    let (after_unmap, hdar) = vcpu0(&g, |v| {
+        v.set(Id::NIA, Value::Be64(CODE_GRA))?;
+        let after_unmap = run_logged(WHAT, v, HDEC_TICKS)?;
+        Ok((after_unmap, reg(v, Id::HDAR)))
+    })?;
     if after_unmap == Exit::DataStorage {
         map_data(&mut g, D_VALUE)?;
     }
-    let v = vcpu0(&mut g)?;
-    run_logged(WHAT, v, HDEC_TICKS)?;
+    let second = vcpu0(&g, |v| {
+        run_logged(WHAT, v, HDEC_TICKS)?;
+        Ok(reg(v, Id::GPRS[3]))
+    })?;
     Ok(Unmap {
         first,
         after_unmap,
         hdar,
-        second: reg(v, Id::GPRS[3]),
+        second,
         invalidations,
     })
 }
@@ -374,13 +389,14 @@ impl EmulationAssist {
 /// Payload (e): the L2 runs an illegal instruction; the L1 sees the
 /// emulation assistance exit with the instruction in HEIR.
 pub(crate) fn emulation_assist() -> Result<EmulationAssist> {
-    let mut g = guest_with_code(&[insn::ILLEGAL])?;
-    let v = vcpu0(&mut g)?;
-    let exit = run_logged("payload e (emulation assist)", v, HDEC_TICKS)?;
-    Ok(EmulationAssist {
-        exit,
-        heir: reg(v, Id::HEIR),
-        nia: reg(v, Id::NIA),
+    let g = guest_with_code(&[insn::ILLEGAL])?;
+    vcpu0(&g, |v| {
+        let exit = run_logged("payload e (emulation assist)", v, HDEC_TICKS)?;
+        Ok(EmulationAssist {
+            exit,
+            heir: reg(v, Id::HEIR),
+            nia: reg(v, Id::NIA),
+        })
     })
 }
 

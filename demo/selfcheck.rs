@@ -38,6 +38,7 @@ pub(crate) fn run(guests: u32, vcpus: u32) -> Result<KVec<Guest>> {
         let gid = g.id();
         for _ in 0..vcpus {
             let v = g.create_vcpu(VcpuFlags::default())?;
+            let mut v = v.lock();
             let mark = (gid << 32) | v.id();
             let gpr3 = Id::gpr(3).ok_or(EINVAL)?;
             v.set(gpr3, Value::Be64(mark))?;

@@ -87,9 +87,10 @@ mod tests {
         assert_eq!(g.unmap(payload::PROCESS_TABLE_GRA), Err(EBUSY));
         assert_eq!(g.unmap(payload::DATA_GRA), Err(ENOENT));
         // The guest still runs with both tables set.
-        let v = payload::vcpu0(&mut g)?;
+        let v0 = payload::shared0(&g)?;
+        let mut v = v0.lock();
         assert_eq!(
-            payload::run_logged("process table", v, payload::HDEC_TICKS)?,
+            payload::run_logged("process table", &mut v, payload::HDEC_TICKS)?,
             Exit::HypervisorCall
         );
         Ok(())
@@ -99,11 +100,12 @@ mod tests {
     /// of both buffers.
     #[test]
     fn run_counters() -> Result {
-        let mut g = payload::guest_with_code(&[payload::insn::SC_1])?;
-        let v = payload::vcpu0(&mut g)?;
+        let g = payload::guest_with_code(&[payload::insn::SC_1])?;
+        let v0 = payload::shared0(&g)?;
+        let mut v = v0.lock();
         let before = stats::snapshot();
         let runs = hcall::calls(Opcode::RunVcpu);
-        payload::run_logged("counters", v, payload::HDEC_TICKS)?;
+        payload::run_logged("counters", &mut v, payload::HDEC_TICKS)?;
         let after = stats::snapshot();
         assert_eq!(hcall::calls(Opcode::RunVcpu), runs + 1);
         assert_eq!(after.runs, before.runs + 1);
@@ -139,8 +141,9 @@ mod tests {
     /// reaches the vCPU's state.
     #[test]
     fn forged_run_output_refused() -> Result {
-        let mut g = payload::guest_with_code(&[payload::insn::SC_1])?;
-        let v = payload::vcpu0(&mut g)?;
+        let g = payload::guest_with_code(&[payload::insn::SC_1])?;
+        let v0 = payload::shared0(&g)?;
+        let mut v = v0.lock();
         let hcall_exit = Exit::HypervisorCall.vector();
         let eight = 7u64.to_be_bytes();
         let sixteen = [0x11u8; 16];
@@ -172,10 +175,11 @@ mod tests {
     /// returned without writing it cannot make the last exit look fresh.
     #[test]
     fn stale_run_output_refused() -> Result {
-        let mut g = payload::guest_with_code(&[payload::insn::SC_1])?;
-        let v = payload::vcpu0(&mut g)?;
+        let g = payload::guest_with_code(&[payload::insn::SC_1])?;
+        let v0 = payload::shared0(&g)?;
+        let mut v = v0.lock();
         v.set(Id::GPRS[3], Value::Be64(0x4242))?;
-        let exit = payload::run_logged("stale output", v, payload::HDEC_TICKS)?;
+        let exit = payload::run_logged("stale output", &mut v, payload::HDEC_TICKS)?;
         assert_eq!(exit, Exit::HypervisorCall);
         assert_eq!(v.cached(Id::GPRS[3]), Some(Value::Be64(0x4242)));
         // The same exit again, as if H_GUEST_RUN_VCPU had returned 0xC00
@@ -205,9 +209,10 @@ mod tests {
         g.set_partition_tree(tree)?;
         let want = u64::from(hcall::invalidate::available());
         assert_eq!(g.invalidations() - before, want);
-        let v = payload::vcpu0(&mut g)?;
+        let v0 = payload::shared0(&g)?;
+        let mut v = v0.lock();
         v.set(Id::NIA, Value::Be64(payload::CODE_GRA))?;
-        let exit = payload::run_logged("tree replaced", v, payload::HDEC_TICKS)?;
+        let exit = payload::run_logged("tree replaced", &mut v, payload::HDEC_TICKS)?;
         assert_eq!(exit, Exit::EmulationAssist);
         assert_eq!(
             v.cached(Id::HEIR),
@@ -228,16 +233,16 @@ mod tests {
         let tree = g.partition_tree().ok_or(ENOENT)?;
         tree.map_external(payload::DATA_GRA, page.real_address())?;
         assert_eq!(tree.unmap_page(payload::DATA_GRA).err(), Some(EINVAL));
-        let v = payload::vcpu0(&mut g)?;
+        let v0 = payload::shared0(&g)?;
+        let mut v = v0.lock();
         v.set(Id::GPRS[4], Value::Be64(payload::DATA_GRA))?;
-        let exit = payload::run_logged("external", v, payload::HDEC_TICKS)?;
+        let exit = payload::run_logged("external", &mut v, payload::HDEC_TICKS)?;
         assert_eq!(exit, Exit::HypervisorCall);
         assert_eq!(v.cached(Id::GPRS[3]), Some(Value::Be64(payload::B_VALUE)));
         let tree = g.partition_tree().ok_or(ENOENT)?;
         assert_eq!(tree.unmap_external(payload::DATA_GRA)?, page.real_address());
-        let v = payload::vcpu0(&mut g)?;
         v.set(Id::NIA, Value::Be64(payload::CODE_GRA))?;
-        let exit = payload::run_logged("external", v, payload::HDEC_TICKS)?;
+        let exit = payload::run_logged("external", &mut v, payload::HDEC_TICKS)?;
         assert_eq!(exit, Exit::DataStorage);
         assert_eq!(v.cached(Id::HDAR), Some(Value::Be64(payload::DATA_GRA)));
         Ok(())

@@ -67,6 +67,7 @@ mod tests {
         assert_eq!(g.get(Id::RUN_OUTPUT_MIN_SIZE), Err(ENOENT));
         for want in 0..3u64 {
             let v = g.create_vcpu(VcpuFlags::default())?;
+            let v = v.lock();
             assert_eq!(v.id(), want);
             let (inp, _) = v.run_buffer_sizes();
             assert_eq!(inp, IdSet::of_scope(Scope::Thread).buffer_size());
@@ -75,6 +76,7 @@ mod tests {
         let min = g.run_output_min_size().ok_or(EINVAL)?;
         assert_eq!(g.get(Id::RUN_OUTPUT_MIN_SIZE)?, Value::Be64(min as u64));
         let v = g.vcpu(2).ok_or(EINVAL)?;
+        let mut v = v.lock();
         assert_eq!(v.run_buffer_sizes().1, min);
         // The registered buffers stay known after the L0 may have run it.
         v.forget_clean();
@@ -125,6 +127,7 @@ mod tests {
     fn set_get_round_trip() -> Result {
         let mut g = Guest::create()?;
         let v = g.create_vcpu(VcpuFlags::default())?;
+        let mut v = v.lock();
         let vsr = Id::vsr(5).unwrap_or(Id::NIA);
         let elems = [
             (gpr(3), Value::Be64(0xdead_beef_cafe_f00d)),
@@ -147,6 +150,8 @@ mod tests {
             assert_eq!(v.get(id)?, val);
         }
         assert_eq!(hcall::calls(Opcode::GetState), gets + 3);
+        // No vCPU's lock is held across the guest's memory changes.
+        drop(v);
 
         // The tables come from a tree the guest owns (QEMU takes only a
         // 52-bit radix tree and 4 KiB or 16 MiB process tables).
@@ -166,11 +171,31 @@ mod tests {
         Ok(())
     }
 
+    /// A guest-wide element the L1 has set is read from its copy, with no
+    /// hcall: only the L1 sets guest-wide state, and QEMU's L0 reads a TB
+    /// offset back as 0 (it keeps it only in the vCPUs). Before a set, the
+    /// read goes to the L0.
+    #[test]
+    fn guest_wide_reads_the_l1_copy() -> Result {
+        let mut g = Guest::create()?;
+        g.create_vcpu(VcpuFlags::default())?;
+        let gets = hcall::calls(Opcode::GetState);
+        g.get(Id::TB_OFFSET)?;
+        assert_eq!(hcall::calls(Opcode::GetState), gets + 1);
+        let offset = Value::Be64(5 << 24);
+        g.set(&[(Id::TB_OFFSET, offset)])?;
+        let gets = hcall::calls(Opcode::GetState);
+        assert_eq!(g.get(Id::TB_OFFSET)?, offset);
+        assert_eq!(hcall::calls(Opcode::GetState), gets);
+        Ok(())
+    }
+
     /// Scope and access are checked before any hcall.
     #[test]
     fn scope_enforced() -> Result {
         let mut g = Guest::create()?;
         let v = g.create_vcpu(VcpuFlags::default())?;
+        let mut v = v.lock();
         let before = hcall::calls_total();
         assert_eq!(v.set(Id::TB_OFFSET, Value::Be64(1)), Err(EINVAL));
         assert_eq!(v.set(Id::L0_GUEST_HEAP, Value::Be64(1)), Err(EINVAL));
@@ -196,6 +221,7 @@ mod tests {
     fn l1_memory_ids_refused() -> Result {
         let mut g = Guest::create()?;
         let v = g.create_vcpu(VcpuFlags::default())?;
+        let mut v = v.lock();
         let (gid, vid) = (v.guest_id(), v.id());
         let before = hcall::calls_total();
         let buf = Value::BufferInfo(BufferInfo {
@@ -262,6 +288,7 @@ mod tests {
     fn run_input_is_the_dirty_set() -> Result {
         let mut g = Guest::create()?;
         let v = g.create_vcpu(VcpuFlags::default())?;
+        let mut v = v.lock();
         assert_eq!(v.fill_run_input()?.elements, 0);
         v.set(gpr(4), Value::Be64(4))?;
         v.set(Id::NIA, Value::Be64(0x100))?;
@@ -292,6 +319,8 @@ mod tests {
         assert_eq!(create, 4);
 
         let v = g.vcpu(0).ok_or(EINVAL)?;
+
+        let mut v = v.lock();
         let regs = registers();
         assert_eq!(regs.len(), 84 + 15 + 64);
         let start = hcall::calls_total();
@@ -347,6 +376,7 @@ mod tests {
     fn vpa_registration() -> Result {
         let mut g = Guest::create()?;
         let v = g.create_vcpu(VcpuFlags::default())?;
+        let mut v = v.lock();
         v.set(gpr(5), Value::Be64(5))?;
         let sets = v.hcalls();
         assert_eq!(v.register_vpa(), Err(EINVAL));

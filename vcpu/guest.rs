@@ -11,9 +11,28 @@ use super::{
 use crate::gsb::{ids::Scope, Id, Parsed, Trailing, Value, Writer};
 use crate::hcall::{self, guest::VcpuFlags, mem::L0Mem, Tally};
 use kernel::{
+    new_mutex,
     prelude::*,
-    sync::atomic::{ordering::Relaxed, Atomic},
+    sync::{
+        atomic::{ordering::Relaxed, Atomic},
+        Arc, Mutex, UniqueArc,
+    },
 };
+
+/// A vCPU as its guest and its users share it. The guest keeps it until
+/// the L0 has deleted the guest; the lock serialises the vCPU's runs and
+/// state exchanges, and different vCPUs run at the same time.
+///
+/// Lock order: no vCPU's lock is held across a [`Guest`] method that takes
+/// memory away from the L2 ([`Guest::unmap`], [`Guest::unmap_user`],
+/// [`Guest::set_partition_tree`]): those wait for each vCPU's run to end.
+pub(crate) type SharedVcpu = Arc<Mutex<Vcpu>>;
+
+/// A vCPU of the guest and its id, readable without its lock.
+struct GuestVcpu {
+    id: u64,
+    vcpu: SharedVcpu,
+}
 
 /// Guests this module holds at the L0: created and not (successfully)
 /// deleted.
@@ -22,6 +41,20 @@ static LIVE: Atomic<u64> = Atomic::new(0);
 /// How many guests this module holds at the L0 now (debugfs `guests`).
 pub(crate) fn live() -> u64 {
     LIVE.load(Relaxed)
+}
+
+/// Guest-wide IDs: 0x0001 to 0x0006.
+const GUEST_WIDE_IDS: usize = 6;
+
+impl Guest {
+    /// Where the L1's copy of guest-wide element `id` is kept; `None` for
+    /// an element of another scope.
+    fn wide_mut(&mut self, id: Id) -> Option<&mut Option<Value>> {
+        if id.scope() != Scope::Guest {
+            return None;
+        }
+        self.wide.get_mut(usize::from(id.raw()).checked_sub(1)?)
+    }
 }
 
 /// Bytes of a guest-wide request: the header and the largest guest-wide
@@ -49,16 +82,18 @@ pub(crate) struct Guest {
     run_out_min: Option<usize>,
     /// The id the next vCPU gets at the L0.
     next_vcpu: u64,
-    vcpus: KVec<Vcpu>,
+    vcpus: KVec<GuestVcpu>,
     scratch: L0Mem,
     /// Guest-wide calls made for this guest.
     tally: Tally,
     /// H_RPT_INVALIDATE calls made for this guest.
     invalidations: Tally,
-    /// The partition and process tables as last set: write-only at QEMU's
-    /// L0, which aborts on a read, so reads are served from here.
-    part_table: Option<Value>,
-    proc_table: Option<Value>,
+    /// The guest-wide elements as the L1 last set them (logical PVR, TB
+    /// offset, partition and process tables), at their ID - 1. Only the L1
+    /// sets them, so reads are served from here once set. QEMU's L0 needs
+    /// it: it aborts on reading the tables, and keeps a TB offset only in
+    /// the vCPUs it has (a read there gives 0).
+    wide: [Option<Value>; GUEST_WIDE_IDS],
     /// The L2 memory the L0 translates through, kept until the L0 has
     /// deleted the guest.
     tree: Option<PartitionTree>,
@@ -88,8 +123,7 @@ impl Guest {
             scratch,
             tally: Tally::default(),
             invalidations: Tally::default(),
-            part_table: None,
-            proc_table: None,
+            wide: [None; GUEST_WIDE_IDS],
             tree: None,
             user: KVec::new(),
         })
@@ -116,9 +150,10 @@ impl Guest {
     /// Everything that can be allocated is allocated before the L0 is
     /// asked. Should a step after that fail, the vCPU stays at the L0 (the
     /// API cannot delete one vCPU) unused, until the guest is deleted.
-    pub(crate) fn create_vcpu(&mut self, flags: VcpuFlags) -> Result<&mut Vcpu> {
+    pub(crate) fn create_vcpu(&mut self, flags: VcpuFlags) -> Result<SharedVcpu> {
         self.vcpus.reserve(1, GFP_KERNEL)?;
         let parts = super::VcpuParts::alloc()?;
+        let cell = UniqueArc::<Mutex<Vcpu>>::new_uninit(GFP_KERNEL)?;
         let id = self.next_vcpu;
         hcall::guest::create_vcpu(flags, self.id, id)?;
         self.next_vcpu += 1;
@@ -131,15 +166,24 @@ impl Guest {
             }
         };
         let vcpu = Vcpu::register(self.id, id, parts, out_size)?;
-        if let Err(e) = self.vcpus.push_within_capacity(vcpu) {
+        // The memory was allocated above and a mutex's initialiser cannot
+        // fail: from here on nothing can, so the registered vCPU is never
+        // dropped before the guest keeps it.
+        let vcpu: SharedVcpu = match cell.write_pin_init(new_mutex!(vcpu)) {
+            Ok(v) => v.into(),
+            Err(never) => match never {},
+        };
+        if let Err(e) = self.vcpus.push_within_capacity(GuestVcpu {
+            id,
+            vcpu: vcpu.clone(),
+        }) {
             // Room was reserved above, so this does not happen; were it
             // to, the registered vCPU must not be freed before the L0
             // deletes the guest.
             core::mem::forget(e);
             return Err(ENOMEM);
         }
-        let last = self.vcpus.len() - 1;
-        Ok(&mut self.vcpus[last])
+        Ok(vcpu)
     }
 
     /// Reads GSID_RUN_OUTPUT_MIN_SIZE through vCPU `vcpu`.
@@ -158,8 +202,35 @@ impl Guest {
     }
 
     /// vCPU `id`, if created.
-    pub(crate) fn vcpu(&mut self, id: u64) -> Option<&mut Vcpu> {
-        self.vcpus.iter_mut().find(|v| v.id() == id)
+    pub(crate) fn vcpu(&self, id: u64) -> Option<SharedVcpu> {
+        self.vcpus
+            .iter()
+            .find(|v| v.id == id)
+            .map(|v| v.vcpu.clone())
+    }
+
+    /// Runs `f` on vCPU `id` under its lock (`-ENOENT` where there is no
+    /// such vCPU). The guest is borrowed shared meanwhile, so `f` cannot
+    /// call the methods that wait for runs.
+    pub(crate) fn with_vcpu<R>(
+        &self,
+        id: u64,
+        f: impl FnOnce(&mut Vcpu) -> Result<R>,
+    ) -> Result<R> {
+        let v = self.vcpus.iter().find(|v| v.id == id).ok_or(ENOENT)?;
+        let mut guard = v.vcpu.lock();
+        f(&mut guard)
+    }
+
+    /// Returns once every run of a vCPU of the guest that was under way
+    /// when it was called has ended: memory taken out of the tree before
+    /// the call is not reached by the L2 after it (the L0 has dropped its
+    /// translations by then, see `hcall::invalidate`). The caller holds no
+    /// vCPU's lock ([`SharedVcpu`]).
+    fn wait_for_runs(&self) {
+        for v in self.vcpus.iter() {
+            drop(v.vcpu.lock());
+        }
     }
 
     /// How many usable vCPUs the guest has.
@@ -172,10 +243,6 @@ impl Guest {
     /// read-only IDs and the partition and process tables (`-EPERM`: the
     /// guest registers those from the tree it owns,
     /// [`Guest::set_partition_tree`]) are refused before any hcall.
-    #[cfg_attr(
-        not(CONFIG_RUST_PAPR_NESTED_KUNIT_TEST),
-        expect(dead_code, reason = "only the KUnit suites call it yet")
-    )]
     pub(crate) fn set(&mut self, elements: &[(Id, Value)]) -> Result {
         if let Some((id, _)) = elements.iter().find(|(id, _)| id.names_l1_memory()) {
             pr_err!(
@@ -192,7 +259,14 @@ impl Guest {
             &mut self.scratch,
             len,
             &mut self.tally,
-        )
+        )?;
+        // Each element went in as guest-wide (the writer checked).
+        for (id, v) in elements {
+            if let Some(slot) = self.wide_mut(*id) {
+                *slot = Some(*v);
+            }
+        }
+        Ok(())
     }
 
     /// Writes `elements` into the scratch buffer; read-only IDs are
@@ -249,8 +323,12 @@ impl Guest {
             tree.leak();
             return Err(e);
         }
-        self.part_table = Some(Value::PartitionTable(part_table));
-        self.proc_table = proc_table.map(Value::ProcessTable);
+        if let Some(slot) = self.wide_mut(Id::PARTITION_TABLE) {
+            *slot = Some(Value::PartitionTable(part_table));
+        }
+        if let Some(slot) = self.wide_mut(Id::PROCESS_TABLE) {
+            *slot = proc_table.map(Value::ProcessTable);
+        }
         if let Some(old) = self.tree.replace(tree) {
             self.retire_tree(old);
         }
@@ -272,13 +350,14 @@ impl Guest {
                 return;
             }
         }
+        self.wait_for_runs();
         drop(old);
     }
 
     /// Unmaps the L2 page at guest real address `gra`: out of the tree,
     /// then the L0 told to drop its translation (H_RPT_INVALIDATE, where
-    /// the L0 has it; see `hcall::invalidate`), then the page freed. No
-    /// vCPU of the guest runs meanwhile: both take `&mut self`.
+    /// the L0 has it; see `hcall::invalidate`), then, once the vCPUs' runs
+    /// under way have ended, the page freed.
     ///
     /// Should the L0 refuse the flush, the page is leaked rather than
     /// freed, since the L0 may still translate to it.
@@ -301,6 +380,7 @@ impl Guest {
                 return Err(e.into());
             }
         }
+        self.wait_for_runs();
         drop(page);
         Ok(())
     }
@@ -386,6 +466,7 @@ impl Guest {
                 return Err(e.into());
             }
         }
+        self.wait_for_runs();
         drop(r);
         Ok(())
     }
@@ -400,24 +481,22 @@ impl Guest {
         self.tree.as_mut()
     }
 
-    /// Reads guest-wide element `id` from the L0. HOST_STATE_SIZE and
+    /// Reads guest-wide element `id`: from the L1's copy once the L1 has
+    /// set it, otherwise from the L0. HOST_STATE_SIZE and
     /// RUN_OUTPUT_MIN_SIZE are per vCPU at QEMU's L0, which aborts when
     /// asked for them before a vCPU exists: refused with `-ENOENT` then.
-    /// The partition and process tables come from the L1's copy (`-ENOENT`
-    /// before they are set): QEMU's L0 aborts on reading them.
-    #[cfg_attr(
-        not(CONFIG_RUST_PAPR_NESTED_KUNIT_TEST),
-        allow(dead_code, reason = "only the KUnit suites call it yet")
-    )]
+    /// The partition and process tables are never read from the L0
+    /// (`-ENOENT` before they are set): QEMU's L0 aborts on reading them.
     pub(crate) fn get(&mut self, id: Id) -> Result<Value> {
-        match id {
-            Id::PARTITION_TABLE => return self.part_table.ok_or(ENOENT),
-            Id::PROCESS_TABLE => return self.proc_table.ok_or(ENOENT),
-            _ => {}
+        if let Some(Some(v)) = self.wide_mut(id) {
+            return Ok(*v);
+        }
+        if id.names_l1_memory() {
+            return Err(ENOENT);
         }
         let per_vcpu = matches!(id, Id::HOST_STATE_SIZE | Id::RUN_OUTPUT_MIN_SIZE);
         let vcpu = match self.vcpus.first() {
-            Some(v) => v.id(),
+            Some(v) => v.id,
             None if per_vcpu => return Err(ENOENT),
             None => 0,
         };

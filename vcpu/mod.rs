@@ -8,9 +8,13 @@
 //! and a run-output buffer, allocated once at creation and registered
 //! with the L0, and the L1's copy of its thread-wide state.
 //!
-//! Locking: neither type locks. Every method that changes state takes
-//! `&mut self`, so the owner serialises; a `Guest` shared between threads
-//! goes behind the owner's own lock.
+//! Locking: a `Guest`'s methods take `&mut self`, so its owner serialises
+//! them (a guest shared between threads goes behind the owner's lock).
+//! Each vCPU is a [`SharedVcpu`], behind a lock of its own: one vCPU's
+//! runs and state exchanges are serialised, different vCPUs run at the
+//! same time, and no guest lock is held across a run. The guest's methods
+//! that take memory away from the L2 wait for the runs under way to end,
+//! so no vCPU's lock may be held across them.
 
 mod cache;
 pub(crate) mod exit;
@@ -19,7 +23,7 @@ pub(crate) mod pgtable;
 pub(crate) mod pinned;
 pub(crate) mod stats;
 
-pub(crate) use guest::{live as live_guests, Guest};
+pub(crate) use guest::{live as live_guests, Guest, SharedVcpu};
 
 use crate::gsb::{ids::Scope, value::BufferInfo, Id, IdSet, Parsed, Trailing, Value, Writer};
 use crate::hcall::{self, mem::L0Mem, Tally};
@@ -38,8 +42,8 @@ const VPA_SIZE: usize = 1024;
 /// - `run_in` and `run_out` are registered with the L0 as the vCPU's run
 ///   buffers (and `vpa`, where present, may be registered as its VPA):
 ///   they are freed only after the L0 has deleted the guest, since the
-///   [`Guest`] that owns the vCPU deletes itself first and leaks its vCPUs
-///   when that fails.
+///   [`Guest`] keeps a reference to each of its vCPUs until it has deleted
+///   itself, and leaks them when that fails.
 /// - The cache never holds a dirty element that names L1 memory: such IDs
 ///   are refused by [`Vcpu::set`], so the run-input buffer, which the L0
 ///   applies as a SET, never registers memory.
