@@ -12,9 +12,11 @@
 //!   `KVM_GET_VCPU_MMAP_SIZE`;
 //! - on a VM fd: `KVM_CHECK_EXTENSION`, `KVM_SET_USER_MEMORY_REGION`
 //!   (memory slots of the VMM's own memory, pinned and mapped into the
-//!   guest's partition-scoped tree), `KVM_CREATE_VCPU` giving a vCPU fd;
-//! - on a vCPU fd: `KVM_GET_REGS`, `KVM_SET_REGS`, `KVM_RUN` (with the
-//!   `kvm_run` mmap), `KVM_ENABLE_CAP(KVM_CAP_PPC_PAPR)`.
+//!   guest's partition-scoped tree), `KVM_CREATE_VCPU` giving a vCPU fd, `KVM_{GET,SET}_ONE_REG` for guest-wide registers;
+//! - on a vCPU fd: `KVM_GET_REGS`, `KVM_SET_REGS`, `KVM_{GET,SET}_ONE_REG`
+//!   for per-vCPU registers, `KVM_RUN` (with the `kvm_run` mmap),
+//!   `KVM_ENABLE_CAP(KVM_CAP_PPC_PAPR)`. vCPUs of one VM run at the same
+//!   time, each on its own thread.
 //!
 //! Every other ioctl fails with `-ENOTTY`. Each fd holds what it needs: a
 //! VM fd holds its VM, whose guest is deleted at the L0 when the last fd
@@ -22,6 +24,7 @@
 //! open.
 
 pub(crate) mod anon;
+mod one_reg;
 mod regs;
 mod vcpu;
 mod vm;
@@ -41,12 +44,13 @@ pub(crate) mod capability {
     use kernel::uapi;
 
     /// The capabilities the interface implements, each answered 1:
-    /// memory slots, `immediate_exit`, and PAPR guests (every vCPU is
-    /// one; `KVM_ENABLE_CAP(KVM_CAP_PPC_PAPR)` is accepted for the VMMs
-    /// written for kvm-hv, which must enable it).
-    const IMPLEMENTED: [u32; 3] = [
+    /// memory slots, `immediate_exit`, `KVM_{GET,SET}_ONE_REG`, and PAPR
+    /// guests (every vCPU is one; `KVM_ENABLE_CAP(KVM_CAP_PPC_PAPR)` is
+    /// accepted for the VMMs written for kvm-hv, which must enable it).
+    const IMPLEMENTED: [u32; 4] = [
         uapi::KVM_CAP_USER_MEMORY,
         uapi::KVM_CAP_IMMEDIATE_EXIT,
+        uapi::KVM_CAP_ONE_REG,
         uapi::KVM_CAP_PPC_PAPR,
     ];
 

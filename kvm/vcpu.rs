@@ -3,10 +3,10 @@
 //! A vCPU fd: one vCPU of a VM's guest, its `struct kvm_run` page, and
 //! `KVM_RUN`.
 
-use super::{anon::AnonFile, regs, vm::Vm};
-use crate::gsb::{Id, Value};
+use super::{anon::AnonFile, one_reg::Request, regs, vm::Vm};
+use crate::gsb::{ids::Scope, Id, Value};
 use crate::platform::{check_signal, timebase};
-use crate::vcpu::exit::Exit;
+use crate::vcpu::{exit::Exit, SharedVcpu};
 use core::mem::size_of;
 use kernel::{
     bindings,
@@ -48,27 +48,34 @@ struct RunState {
 /// A vCPU made by `KVM_CREATE_VCPU`. The vCPU itself belongs to the
 /// guest (its run buffers must outlive the L0's use of them); the fd holds
 /// the VM, so the guest lives at least as long as the fd.
+///
+/// Locks: `state` is the fd's (KVM's `vcpu->mutex`): every ioctl on the
+/// fd takes it, so they run one at a time, and a `KVM_GET_REGS` from
+/// another thread waits for a `KVM_RUN` to return, as in KVM. The vCPU's
+/// own lock is taken inside it, for each H_GUEST_RUN_VCPU or state
+/// exchange; the VM's lock is never taken under either. vCPUs of one VM
+/// run at the same time.
 #[pin_data]
 pub(crate) struct VcpuFd {
-    vm: Arc<Vm>,
-    id: u64,
+    /// Keeps the guest, and so the vCPU, alive.
+    _vm: Arc<Vm>,
+    vcpu: SharedVcpu,
     /// The page userspace maps to read exits and answer them.
     page: Page,
-    /// One `KVM_RUN` at a time on a vCPU.
     #[pin]
     state: Mutex<RunState>,
 }
 
 impl VcpuFd {
-    /// The fd's object for vCPU `id` of `vm`.
-    pub(super) fn new(vm: Arc<Vm>, id: u64) -> Result<Arc<VcpuFd>> {
+    /// The fd's object for `vcpu`, of `vm`.
+    pub(super) fn new(vm: Arc<Vm>, vcpu: SharedVcpu) -> Result<Arc<VcpuFd>> {
         const _: () = assert!(size_of::<uapi::kvm_run>() <= PAGE_SIZE);
         let page = Page::alloc_page(GFP_KERNEL | __GFP_ZERO)?;
         let run = KBox::new(uapi::kvm_run::default(), GFP_KERNEL)?;
         Arc::pin_init(
             pin_init!(VcpuFd {
-                vm,
-                id,
+                _vm: vm,
+                vcpu,
                 page,
                 state <- new_mutex!(RunState {
                     run,
@@ -82,10 +89,12 @@ impl VcpuFd {
     /// `KVM_GET_REGS`: the registers from the L1's copy, the ones it does
     /// not hold fetched from the L0 in one H_GUEST_GET_STATE.
     fn get_regs(&self, arg: usize) -> Result<isize> {
-        let r = self.vm.with_vcpu(self.id, |v| {
+        let _fd = self.state.lock();
+        let r = {
+            let mut v = self.vcpu.lock();
             v.fetch(&regs::ids())?;
-            regs::from_elements(|id| v.cached(id))
-        })?;
+            regs::from_elements(|id| v.cached(id))?
+        };
         let len = size_of::<regs::Regs>();
         UserSlice::new(UserPtr::from_addr(arg), len)
             .writer()
@@ -103,7 +112,31 @@ impl VcpuFd {
             .read::<regs::Regs>()?
             .0;
         let elements = regs::elements(&r)?;
-        self.vm.with_vcpu(self.id, |v| v.set_all(&elements))?;
+        let _fd = self.state.lock();
+        self.vcpu.lock().set_all(&elements)?;
+        Ok(0)
+    }
+
+    /// `KVM_GET_ONE_REG`: a per-vCPU register (see [`super::one_reg`]),
+    /// from the L1's copy or, where it holds none, from the L0.
+    fn get_one_reg(&self, arg: usize) -> Result<isize> {
+        let req = Request::read(arg, Scope::Thread)?;
+        let v = {
+            let _fd = self.state.lock();
+            let mut vcpu = self.vcpu.lock();
+            vcpu.get(req.id)?
+        };
+        req.put(v)
+    }
+
+    /// `KVM_SET_ONE_REG`: a per-vCPU register, in the L1's copy; it
+    /// reaches the L0 with the next run or state exchange. A value with
+    /// bits the L1 may not set is `-EINVAL`.
+    fn set_one_reg(&self, arg: usize) -> Result<isize> {
+        let req = Request::read(arg, Scope::Thread)?;
+        let v = req.take()?;
+        let _fd = self.state.lock();
+        self.vcpu.lock().set(req.id, v)?;
         Ok(0)
     }
 
@@ -149,7 +182,7 @@ impl VcpuFd {
                 let v = if i == 0 { h.ret } else { h.args[i - 1] };
                 (Id::GPRS[3 + i], Value::Be64(v))
             });
-            self.vm.with_vcpu(self.id, |v| v.set_all(&back))?;
+            self.vcpu.lock().set_all(&back)?;
             st.hcall_pending = false;
         }
         if st.run.immediate_exit__unsafe != 0 {
@@ -163,7 +196,10 @@ impl VcpuFd {
                 self.store(&st.run)?;
                 return Err(e);
             }
-            let (exit, regs) = self.vm.with_vcpu(self.id, |v| {
+            let (exit, regs) = {
+                // The vCPU's lock only, for this one run: a slot change
+                // waits for it (see `Guest::wait_for_runs`).
+                let mut v = self.vcpu.lock();
                 v.set(
                     Id::HDEC_EXPIRY_TB,
                     Value::Be64(timebase() + HDEC_SLICE_TICKS),
@@ -184,8 +220,8 @@ impl VcpuFd {
                     Exit::FacilityUnavailable => reg(Id::HFSCR),
                     _ => 0,
                 };
-                Ok((exit, (gprs, why, reg(Id::NIA))))
-            })?;
+                (exit, (gprs, why, reg(Id::NIA)))
+            };
             match exit {
                 Exit::HypervisorDecrementer => continue,
                 e if e.for_the_host() => continue,
@@ -227,6 +263,8 @@ impl AnonFile for VcpuFd {
             uapi::KVM_SET_REGS => this.set_regs(arg),
             uapi::KVM_RUN => this.run(),
             uapi::KVM_ENABLE_CAP => enable_cap(arg),
+            uapi::KVM_GET_ONE_REG => this.get_one_reg(arg),
+            uapi::KVM_SET_ONE_REG => this.set_one_reg(arg),
             _ => Err(ENOTTY),
         }
     }

@@ -3,12 +3,13 @@
 //! A VM: one guest at the L0, reached through a VM fd, and the memory
 //! slots userspace gave it.
 
-use super::{anon, anon::AnonFile, capability, vcpu::VcpuFd};
+use super::{anon, anon::AnonFile, capability, one_reg::Request, vcpu::VcpuFd};
+use crate::gsb::ids::Scope;
 use crate::hcall::guest::VcpuFlags;
 use crate::vcpu::{
     pgtable::{PartitionTree, EA_BITS, PAGE_SIZE},
     pinned::PinnedPages,
-    Guest, Vcpu,
+    Guest,
 };
 use kernel::{
     new_mutex,
@@ -86,14 +87,21 @@ impl Vm {
         self.state.lock().guest.id()
     }
 
-    /// Runs `f` on vCPU `id`, under the VM's lock.
-    pub(super) fn with_vcpu<R>(
-        &self,
-        id: u64,
-        f: impl FnOnce(&mut Vcpu) -> Result<R>,
-    ) -> Result<R> {
-        let mut st = self.state.lock();
-        f(st.guest.vcpu(id).ok_or(ENOENT)?)
+    /// `KVM_GET_ONE_REG` on the VM fd: a guest-wide register (see
+    /// [`super::one_reg`]), from the L0.
+    fn get_one_reg(&self, arg: usize) -> Result<isize> {
+        let req = Request::read(arg, Scope::Guest)?;
+        let v = self.state.lock().guest.get(req.id)?;
+        req.put(v)
+    }
+
+    /// `KVM_SET_ONE_REG` on the VM fd: a guest-wide register, set at the
+    /// L0 at once.
+    fn set_one_reg(&self, arg: usize) -> Result<isize> {
+        let req = Request::read(arg, Scope::Guest)?;
+        let v = req.take()?;
+        self.state.lock().guest.set(&[(req.id, v)])?;
+        Ok(0)
     }
 
     /// `KVM_CREATE_VCPU(id)`: the next vCPU of the guest, as a vCPU fd.
@@ -102,7 +110,7 @@ impl Vm {
     /// but the L0's.
     fn create_vcpu(this: ArcBorrow<'_, Self>, id: usize) -> Result<isize> {
         let id = u64::try_from(id).map_err(|_| EINVAL)?;
-        {
+        let vcpu = {
             let mut st = this.state.lock();
             let next = u64::try_from(st.guest.vcpu_count()).map_err(|_| EINVAL)?;
             if id < next {
@@ -111,13 +119,15 @@ impl Vm {
             if id > next {
                 return Err(EINVAL);
             }
-            let made = st.guest.create_vcpu(VcpuFlags::default())?.id();
+            let vcpu = st.guest.create_vcpu(VcpuFlags::default())?;
+            let made = vcpu.lock().id();
             if made != id {
                 pr_err!("KVM_CREATE_VCPU({}): the guest made vCPU {}\n", id, made);
                 return Err(EIO);
             }
-        }
-        let fd = VcpuFd::new(this.into(), id)?;
+            vcpu
+        };
+        let fd = VcpuFd::new(this.into(), vcpu)?;
         Ok(anon::install(fd)? as isize)
     }
 
@@ -198,6 +208,8 @@ impl AnonFile for Vm {
             uapi::KVM_CHECK_EXTENSION => Ok(capability::check(arg)),
             uapi::KVM_SET_USER_MEMORY_REGION => this.set_memory_region(arg),
             uapi::KVM_CREATE_VCPU => Vm::create_vcpu(this, arg),
+            uapi::KVM_GET_ONE_REG => this.get_one_reg(arg),
+            uapi::KVM_SET_ONE_REG => this.set_one_reg(arg),
             _ => Err(ENOTTY),
         }
     }
