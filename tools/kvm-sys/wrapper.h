@@ -22,3 +22,20 @@ const unsigned int RPN_KVM_SET_REGS = KVM_SET_REGS;
 const unsigned int RPN_KVM_ENABLE_CAP = KVM_ENABLE_CAP;
 const unsigned int RPN_KVM_GET_ONE_REG = KVM_GET_ONE_REG;
 const unsigned int RPN_KVM_SET_ONE_REG = KVM_SET_ONE_REG;
+
+/*
+ * KVM_REG_PPC_* are made from KVM_REG_PPC, which <linux/kvm.h> defines
+ * after including <asm/kvm.h>: bindgen cannot evaluate them either.
+ */
+const __u64 RPN_KVM_REG_PPC_DSCR = KVM_REG_PPC_DSCR;
+const __u64 RPN_KVM_REG_PPC_TAR = KVM_REG_PPC_TAR;
+const __u64 RPN_KVM_REG_PPC_DSISR = KVM_REG_PPC_DSISR;
+const __u64 RPN_KVM_REG_PPC_PID = KVM_REG_PPC_PID;
+const __u64 RPN_KVM_REG_PPC_VSR0 = KVM_REG_PPC_VSR0;
+const __u64 RPN_KVM_REG_PPC_VR0 = KVM_REG_PPC_VR0;
+const __u64 RPN_KVM_REG_PPC_LPCR = KVM_REG_PPC_LPCR;
+const __u64 RPN_KVM_REG_PPC_LPCR_64 = KVM_REG_PPC_LPCR_64;
+const __u64 RPN_KVM_REG_PPC_TB_OFFSET = KVM_REG_PPC_TB_OFFSET;
+const __u64 RPN_KVM_REG_PPC_ARCH_COMPAT = KVM_REG_PPC_ARCH_COMPAT;
+const __u64 RPN_KVM_REG_PPC_VPA_ADDR = KVM_REG_PPC_VPA_ADDR;
+const __u64 RPN_KVM_REG_PPC_HIOR = KVM_REG_PPC_HIOR;

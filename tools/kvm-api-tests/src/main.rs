@@ -127,6 +127,7 @@ fn expect<T: PartialEq + std::fmt::Debug>(what: &str, seen: T, want: T) -> Verdi
 }
 
 const EINVAL: i32 = 22;
+const ENOENT: i32 = 2;
 const ENOTTY: i32 = 25;
 
 fn api_version() -> Verdict {
@@ -141,13 +142,14 @@ fn capabilities_are_what_is_implemented() -> Verdict {
     let yes = [
         kvm::KVM_CAP_USER_MEMORY,
         kvm::KVM_CAP_IMMEDIATE_EXIT,
+        kvm::KVM_CAP_ONE_REG,
         kvm::KVM_CAP_PPC_PAPR,
     ];
     let no = [
         kvm::KVM_CAP_NR_VCPUS,
         kvm::KVM_CAP_MAX_VCPUS,
-        kvm::KVM_CAP_ONE_REG,
         kvm::KVM_CAP_PPC_HTAB_FD,
+        kvm::KVM_CAP_PPC_SMT,
         9999,
     ];
     for fd in [dev.as_raw_fd(), vm.as_raw_fd()] {
@@ -261,11 +263,11 @@ fn rmmod_refused_while_vm_open() -> Verdict {
     Ok(())
 }
 
-fn process_death_deletes_guests() -> Verdict {
-    let before = guests()?;
-    let pins = pinned()?;
+/// This binary again with `args`, once it has printed `ready`: a child
+/// that holds VMs until it is killed.
+fn child(args: &[&str], ready: &str) -> Result<std::process::Child, String> {
     let mut child = Command::new("/proc/self/exe")
-        .args(["hold", "3"])
+        .args(args)
         .stdout(Stdio::piped())
         .spawn()
         .map_err(|e| format!("spawn: {e}"))?;
@@ -274,7 +276,14 @@ fn process_death_deletes_guests() -> Verdict {
     BufReader::new(out)
         .read_line(&mut line)
         .map_err(|e| e.to_string())?;
-    expect("the child", line.trim(), "holding 3")?;
+    expect("the child", line.trim(), ready)?;
+    Ok(child)
+}
+
+fn process_death_deletes_guests() -> Verdict {
+    let before = guests()?;
+    let pins = pinned()?;
+    let mut child = child(&["hold", "3"], "holding 3")?;
     expect("guests while it holds them", guests()?, before + 3)?;
     expect("pinned while it holds them", pinned()?, pins + 6)?;
     child.kill().map_err(|e| format!("kill: {e}"))?;
@@ -514,6 +523,213 @@ fn vcpu_fd_holds_vm() -> Verdict {
     expect("guests after the vCPU fd", guests()?, before)
 }
 
+/// `KVM_GET_ONE_REG(id)` on `fd` into `buf` (the register's size).
+fn get_one(fd: &OwnedFd, id: u64, buf: &mut [u8]) -> Result<i32, i32> {
+    let r = kvm::kvm_one_reg {
+        id,
+        addr: buf.as_mut_ptr() as u64,
+    };
+    kvm_ioctl_ptr(fd.as_raw_fd(), kvm::KVM_GET_ONE_REG, &r)
+}
+
+/// `KVM_SET_ONE_REG(id)` on `fd` from `buf`.
+fn set_one(fd: &OwnedFd, id: u64, buf: &[u8]) -> Result<i32, i32> {
+    let r = kvm::kvm_one_reg {
+        id,
+        addr: buf.as_ptr() as u64,
+    };
+    kvm_ioctl_ptr(fd.as_raw_fd(), kvm::KVM_SET_ONE_REG, &r)
+}
+
+/// A 64-bit register of `fd`.
+fn get_u64(fd: &OwnedFd, id: u64) -> Result<u64, i32> {
+    let mut b = [0u8; 8];
+    get_one(fd, id, &mut b)?;
+    Ok(u64::from_ne_bytes(b))
+}
+
+/// `id` with its size field replaced by `size` (a `KVM_REG_SIZE_*`).
+fn resized(id: u64, size: u64) -> u64 {
+    id & !kvm::KVM_REG_SIZE_MASK | size
+}
+
+fn one_reg_vcpu_round_trip() -> Verdict {
+    let dev = device().map_err(|e| e.to_string())?;
+    let vm = create_vm(&dev, 0).map_err(|e| format!("errno {e}"))?;
+    let vcpu = create_vcpu(&vm, 0).map_err(|e| format!("errno {e}"))?;
+    // A register never set comes from the L0: a new vCPU's TAR is 0.
+    expect(
+        "TAR of a new vCPU",
+        get_u64(&vcpu, kvm::KVM_REG_PPC_TAR),
+        Ok(0),
+    )?;
+    let dscr = 0x1fu64.to_ne_bytes();
+    expect(
+        "set DSCR",
+        set_one(&vcpu, kvm::KVM_REG_PPC_DSCR, &dscr),
+        Ok(0),
+    )?;
+    expect("DSCR", get_u64(&vcpu, kvm::KVM_REG_PPC_DSCR), Ok(0x1f))?;
+    // A word register: four bytes.
+    let dsisr = 0x4200_0000u32.to_ne_bytes();
+    expect(
+        "set DSISR",
+        set_one(&vcpu, kvm::KVM_REG_PPC_DSISR, &dsisr),
+        Ok(0),
+    )?;
+    let mut w = [0u8; 4];
+    expect(
+        "get DSISR",
+        get_one(&vcpu, kvm::KVM_REG_PPC_DSISR, &mut w),
+        Ok(0),
+    )?;
+    expect("DSISR", w, dsisr)?;
+    // KVM's PID is a doubleword register over a word element.
+    expect(
+        "set PID",
+        set_one(&vcpu, kvm::KVM_REG_PPC_PID, &7u64.to_ne_bytes()),
+        Ok(0),
+    )?;
+    expect("PID", get_u64(&vcpu, kvm::KVM_REG_PPC_PID), Ok(7))?;
+    let wide = (1u64 << 32).to_ne_bytes();
+    expect(
+        "a 33-bit PID",
+        set_one(&vcpu, kvm::KVM_REG_PPC_PID, &wide),
+        Err(EINVAL),
+    )?;
+    expect("PID after", get_u64(&vcpu, kvm::KVM_REG_PPC_PID), Ok(7))?;
+    // 128-bit: VSR1 and VR2 (VSR34), first doubleword first.
+    for (what, id) in [
+        ("VSR1", kvm::KVM_REG_PPC_VSR0 + 1),
+        ("VR2", kvm::KVM_REG_PPC_VR0 + 2),
+    ] {
+        let mut v = [0u8; 16];
+        v[..8].copy_from_slice(&0x0123_4567_89ab_cdefu64.to_ne_bytes());
+        v[8..].copy_from_slice(&(id ^ 0xfedc).to_ne_bytes());
+        expect(&format!("set {what}"), set_one(&vcpu, id, &v), Ok(0))?;
+        let mut got = [0u8; 16];
+        expect(&format!("get {what}"), get_one(&vcpu, id, &mut got), Ok(0))?;
+        expect(what, got, v)?;
+    }
+    Ok(())
+}
+
+fn one_reg_vm_wide() -> Verdict {
+    let dev = device().map_err(|e| e.to_string())?;
+    let vm = create_vm(&dev, 0).map_err(|e| format!("errno {e}"))?;
+    // The logical PVR the L0 gave the new guest, set back as it is.
+    let mut pvr = [0u8; 4];
+    expect(
+        "get ARCH_COMPAT",
+        get_one(&vm, kvm::KVM_REG_PPC_ARCH_COMPAT, &mut pvr),
+        Ok(0),
+    )?;
+    println!(
+        "# one_reg_vm_wide: the L0's logical PVR: {:#010x}",
+        u32::from_ne_bytes(pvr)
+    );
+    expect(
+        "set ARCH_COMPAT",
+        set_one(&vm, kvm::KVM_REG_PPC_ARCH_COMPAT, &pvr),
+        Ok(0),
+    )?;
+    let off = (5u64 << 24).to_ne_bytes();
+    expect(
+        "set TB_OFFSET",
+        set_one(&vm, kvm::KVM_REG_PPC_TB_OFFSET, &off),
+        Ok(0),
+    )?;
+    expect(
+        "TB_OFFSET",
+        get_u64(&vm, kvm::KVM_REG_PPC_TB_OFFSET),
+        Ok(5 << 24),
+    )?;
+    // Each scope on its own fd only.
+    let vcpu = create_vcpu(&vm, 0).map_err(|e| format!("errno {e}"))?;
+    expect(
+        "TB_OFFSET on the vCPU fd",
+        get_u64(&vcpu, kvm::KVM_REG_PPC_TB_OFFSET),
+        Err(EINVAL),
+    )?;
+    expect(
+        "set ARCH_COMPAT on the vCPU fd",
+        set_one(&vcpu, kvm::KVM_REG_PPC_ARCH_COMPAT, &pvr),
+        Err(EINVAL),
+    )?;
+    expect(
+        "DSCR on the VM fd",
+        get_u64(&vm, kvm::KVM_REG_PPC_DSCR),
+        Err(EINVAL),
+    )?;
+    expect(
+        "set DSCR on the VM fd",
+        set_one(&vm, kvm::KVM_REG_PPC_DSCR, &off),
+        Err(EINVAL),
+    )
+}
+
+fn one_reg_refused() -> Verdict {
+    let dev = device().map_err(|e| e.to_string())?;
+    let vm = create_vm(&dev, 0).map_err(|e| format!("errno {e}"))?;
+    let vcpu = create_vcpu(&vm, 0).map_err(|e| format!("errno {e}"))?;
+    let mut b = [0u8; 16];
+    for fd in [&vm, &vcpu] {
+        // Unknown: an ID KVM has that names no element here (the VPA is
+        // the L1's memory, never reachable; HIOR is a PR-KVM register),
+        // and one that KVM does not have.
+        for (what, id) in [
+            ("VPA_ADDR", kvm::KVM_REG_PPC_VPA_ADDR),
+            ("HIOR", kvm::KVM_REG_PPC_HIOR),
+            ("made up", kvm::KVM_REG_PPC | kvm::KVM_REG_SIZE_U64 | 0x7ff),
+            ("not powerpc", kvm::KVM_REG_SIZE_U64 | 0x9),
+        ] {
+            expect(&format!("get {what}"), get_one(fd, id, &mut b), Err(ENOENT))?;
+            expect(&format!("set {what}"), set_one(fd, id, &b), Err(ENOENT))?;
+        }
+        // A known register with the wrong size: KVM's 32-bit LPCR (the
+        // element is LPCR_64's), a 32-bit DSCR.
+        for (what, id) in [
+            ("32-bit LPCR", kvm::KVM_REG_PPC_LPCR),
+            (
+                "32-bit DSCR",
+                resized(kvm::KVM_REG_PPC_DSCR, kvm::KVM_REG_SIZE_U32),
+            ),
+            (
+                "128-bit TB_OFFSET",
+                resized(kvm::KVM_REG_PPC_TB_OFFSET, kvm::KVM_REG_SIZE_U128),
+            ),
+        ] {
+            expect(&format!("get {what}"), get_one(fd, id, &mut b), Err(EINVAL))?;
+            expect(&format!("set {what}"), set_one(fd, id, &b), Err(EINVAL))?;
+        }
+    }
+    // Bits the L1 may not set: LPCR[HR] (bit 63 - 43).
+    let hr = (1u64 << 20).to_ne_bytes();
+    expect(
+        "LPCR with HR",
+        set_one(&vcpu, kvm::KVM_REG_PPC_LPCR_64, &hr),
+        Err(EINVAL),
+    )?;
+    // Bad addresses: in the struct, and for the register.
+    let bad = kvm::kvm_one_reg {
+        id: kvm::KVM_REG_PPC_DSCR,
+        addr: 8,
+    };
+    for req in [kvm::KVM_GET_ONE_REG, kvm::KVM_SET_ONE_REG] {
+        expect(
+            "register at address 8",
+            kvm_ioctl_ptr(vcpu.as_raw_fd(), req, &bad),
+            Err(EFAULT),
+        )?;
+        expect(
+            "struct at address 8",
+            kvm_ioctl(vcpu.as_raw_fd(), req, 8),
+            Err(EFAULT),
+        )?;
+    }
+    Ok(())
+}
+
 const EINTR: i32 = 4;
 /// `sc 1`, little-endian as the L2 reads it.
 const SC_1: u32 = 0x4400_0022;
@@ -684,17 +900,7 @@ fn run_immediate_exit() -> Verdict {
 fn sigkill_mid_run() -> Verdict {
     let before = guests()?;
     let pins = pinned()?;
-    let mut child = Command::new("/proc/self/exe")
-        .arg("spin")
-        .stdout(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("spawn: {e}"))?;
-    let mut line = String::new();
-    let out = child.stdout.take().ok_or("no stdout")?;
-    BufReader::new(out)
-        .read_line(&mut line)
-        .map_err(|e| e.to_string())?;
-    expect("the child", line.trim(), "spinning")?;
+    let mut child = child(&["spin"], "spinning")?;
     std::thread::sleep(std::time::Duration::from_millis(300));
     let t = std::time::Instant::now();
     child.kill().map_err(|e| format!("kill: {e}"))?;
@@ -747,10 +953,104 @@ fn four_vcpus_four_threads() -> Verdict {
     Ok(())
 }
 
-/// `spin`: a vCPU in `b .`, run until killed.
-fn spin() -> ! {
+/// The states (`R`, `S`, `D`, ...) of the threads of process `pid`.
+fn thread_states(pid: u32) -> Result<Vec<char>, String> {
+    let dir = format!("/proc/{pid}/task");
+    let mut states = Vec::new();
+    for e in fs::read_dir(&dir).map_err(|e| format!("{dir}: {e}"))? {
+        let e = e.map_err(|e| e.to_string())?;
+        let stat = fs::read_to_string(e.path().join("stat")).map_err(|e| e.to_string())?;
+        // "tid (comm) S ...": the state follows the last ')'.
+        let state = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.trim_start().chars().next())
+            .ok_or(format!("{}: {stat}", e.path().display()))?;
+        states.push(state);
+    }
+    Ok(states)
+}
+
+fn vcpus_run_at_once() -> Verdict {
+    let before = guests()?;
+    let mut child = child(&["spin", "4"], "spinning 4")?;
+    // Four vCPU threads in KVM_RUN, each L2 in `b .`. Were their runs
+    // serialised (one lock for the VM, as before), three would sleep on
+    // it (`D`) at any moment; each runs in its own H_GUEST_RUN_VCPU.
+    let (mut samples, mut blocked) = (0, 0);
+    let mut seen = Vec::new();
+    for _ in 0..50 {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        let states = thread_states(child.id())?;
+        samples += states.len();
+        blocked += states.iter().filter(|s| **s == 'D').count();
+        seen = states;
+    }
+    child.kill().map_err(|e| format!("kill: {e}"))?;
+    child.wait().map_err(|e| format!("wait: {e}"))?;
+    println!(
+        "# vcpus_run_at_once: {blocked} of {samples} samples of the 4 vCPU threads blocked (last: {seen:?})"
+    );
+    expect("vCPU threads", seen.len(), 4)?;
+    if blocked * 10 > samples {
+        return Err(format!("{blocked} of {samples} samples blocked"));
+    }
+    expect("guests after", guests()?, before)
+}
+
+fn slot_deleted_under_a_running_vcpu() -> Verdict {
+    let pins = pinned()?;
+    let r = running(&[B_SELF], 0)?;
+    let vcpu = r.vcpu.as_raw_fd();
+    let run = RunPtr(r.run);
+    let t = std::thread::spawn(move || {
+        let run = run;
+        let rc = kvm_ioctl(vcpu, kvm::KVM_RUN, 0);
+        // SAFETY: this vCPU's kvm_run, filled by KVM_RUN.
+        let k = unsafe { &*run.0 };
+        // SAFETY: plain integers, whichever member is filled.
+        (rc, k.exit_reason, unsafe {
+            k.__bindgen_anon_1.internal.data[2]
+        })
+    });
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    // The slot the L2 runs from goes while it runs: the call returns once
+    // the run under way has ended, and the L2 cannot run on from it.
+    expect("delete the slot", set_region(&r.vm, 0, 0, 0, 0, 0), Ok(0))?;
+    let got = t
+        .join()
+        .map_err(|_| "the vCPU thread panicked".to_string())?;
+    expect(
+        "KVM_RUN after the slot went",
+        got,
+        (Ok(0), kvm::KVM_EXIT_INTERNAL_ERROR, 0),
+    )?;
+    // SAFETY: the mapped kvm_run; KVM_RUN has returned.
+    let vector = unsafe { (*r.run).__bindgen_anon_1.internal.data[0] };
+    println!("# slot_deleted_under_a_running_vcpu: the L2 then exited with vector {vector:#x}");
+    drop(r);
+    expect("pinned after", pinned()?, pins)
+}
+
+/// `spin [N]`: N vCPUs (1 if not given) of one VM in `b .`, each on its
+/// own thread, run until killed.
+fn spin(n: u64) -> ! {
     let r = running(&[B_SELF], 0).expect("a VM spinning");
-    println!("spinning");
+    let dev = device().expect("open the device");
+    for id in 1..n {
+        let (vcpu, p) = ready_vcpu(&dev, &r.vm, id, 0).expect("a vCPU");
+        let run = RunPtr(p);
+        std::thread::spawn(move || {
+            let _run = run;
+            loop {
+                let _ = kvm_ioctl(vcpu.as_raw_fd(), kvm::KVM_RUN, 0);
+            }
+        });
+    }
+    if n > 1 {
+        println!("spinning {n}");
+    } else {
+        println!("spinning");
+    }
     loop {
         let _ = r.run();
     }
@@ -776,12 +1076,12 @@ fn hold(n: usize) -> ! {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.get(1).map(String::as_str) == Some("spin") {
-        spin();
+        spin(args.get(2).and_then(|n| n.parse().ok()).unwrap_or(1));
     }
     if args.get(1).map(String::as_str) == Some("hold") {
         hold(args.get(2).and_then(|n| n.parse().ok()).unwrap_or(1));
     }
-    let cases: [(&str, fn() -> Verdict); 21] = [
+    let cases: [(&str, fn() -> Verdict); 26] = [
         ("api_version", api_version),
         (
             "capabilities_are_what_is_implemented",
@@ -799,11 +1099,19 @@ fn main() {
         ("regs_round_trip", regs_round_trip),
         ("regs_refused_whole", regs_refused_whole),
         ("vcpu_fd_holds_vm", vcpu_fd_holds_vm),
+        ("one_reg_vcpu_round_trip", one_reg_vcpu_round_trip),
+        ("one_reg_vm_wide", one_reg_vm_wide),
+        ("one_reg_refused", one_reg_refused),
         ("run_mmap", run_mmap),
         ("run_without_memory", run_without_memory),
         ("run_hcall_round_trip", run_hcall_round_trip),
         ("run_immediate_exit", run_immediate_exit),
         ("four_vcpus_four_threads", four_vcpus_four_threads),
+        ("vcpus_run_at_once", vcpus_run_at_once),
+        (
+            "slot_deleted_under_a_running_vcpu",
+            slot_deleted_under_a_running_vcpu,
+        ),
         ("sigkill_mid_run", sigkill_mid_run),
         ("process_death_deletes_guests", process_death_deletes_guests),
     ];
