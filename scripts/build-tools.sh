@@ -11,10 +11,10 @@
 #   ppc64el std package is needed), linked statically with the cross gcc
 #   and glibc of trixie main; its crates come from crates.io.
 # - The L2 programs (tools/l2/*.S) are assembled with the cross gcc and
-#   made flat binaries.
+#   made flat binaries and ELF executables.
 #
 # Output: tools/target/powerpc64le-unknown-linux-gnu/release/<tool>, and
-# tools/target/l2/<program>.bin.
+# tools/target/l2/<program>.{bin,elf}.
 
 source "$(dirname "$0")/lib.sh"
 
@@ -49,11 +49,14 @@ for t in tools/*/Cargo.toml; do
 	cargo build --quiet --release --manifest-path "$t" --target-dir "$target" \
 		--target powerpc64le-unknown-linux-gnu -Zbuild-std=std,panic_abort
 done
-# The L2 programs: flat binaries, loaded at guest real 0 by papr-vmm.
+# The L2 programs: flat binaries, loaded at guest real 0 by papr-vmm,
+# and the same linked as ELF executables at 0 (papr-vmm loads either).
 mkdir -p "$target/l2"
 for src in tools/l2/*.S; do
 	name=$(basename "$src" .S)
 	powerpc64le-linux-gnu-gcc -c -mcpu=power10 -Itools/l2 -o "$target/l2/$name.o" "$src"
 	powerpc64le-linux-gnu-objcopy -O binary -j .text "$target/l2/$name.o" "$target/l2/$name.bin"
+	powerpc64le-linux-gnu-ld -static -nostdlib -N --no-warn-rwx-segments -Ttext=0 -e _start \
+		-o "$target/l2/$name.elf" "$target/l2/$name.o"
 done
 rpn_log "tools built in $((SECONDS - start)) s: $(ls "$target/powerpc64le-unknown-linux-gnu/release" | grep -v '\.d$' | grep -Ev '^(build|deps|examples|incremental)$' | tr '\n' ' ')"

@@ -53,7 +53,7 @@ vmm=$RPN_TOP/tools/target/powerpc64le-unknown-linux-gnu/release/papr-vmm
 if [ -f "$vmm" ]; then
 	cp "$vmm" "$work/root/papr-vmm"
 	mkdir -p "$work/root/l2"
-	cp "$RPN_TOP"/tools/target/l2/*.bin "$work/root/l2/"
+	cp "$RPN_TOP"/tools/target/l2/*.bin "$RPN_TOP"/tools/target/l2/*.elf "$work/root/l2/"
 fi
 chmod +x "$work/root/init"
 (cd "$work/root" && find . | cpio -o -H newc --quiet | gzip -1) > "$work/initramfs.cpio.gz"
@@ -134,6 +134,11 @@ print(hex(x))')
 	grep -q '^rpn:   papr-vmm: exit 0xe00 the VMM cannot serve: 0x40000000 at NIA 0x4' "$clean" ||
 		fail "papr-vmm outside: the access outside every slot was not reported"
 	result "vmm outside status=131" || fail "papr-vmm outside: $(grep '^RPN-RESULT vmm outside' "$clean")"
+	result "vmm echo status=0 echoed=yes" ||
+		fail "papr-vmm echo (stdin through H_GET_TERM_CHAR): $(grep '^RPN-RESULT vmm echo' "$clean")"
+	result "vmm hello-elf status=0 hellos=1" ||
+		fail "papr-vmm hello.elf: $(grep '^RPN-RESULT vmm hello-elf' "$clean")"
+	echo "[rpn] papr-vmm: a line on its stdin echoed by the L2 (H_GET_TERM_CHAR, H_PUT_TERM_CHAR); hello loaded from an ELF"
 	result "vmm hello4 status=0 hellos=4" ||
 		fail "papr-vmm --vcpus 4 hello: $(grep '^RPN-RESULT vmm hello4' "$clean")"
 	echo "[rpn] papr-vmm on /dev/papr-nested: hello printed (and by 4 vCPUs on 4 threads), compute checksum $want, the access outside every slot reported"

@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! papr-vmm: loads a flat L2 program at guest real 0 and runs it through
-//! KVM's ABI, on `/dev/papr-nested` (default) or `/dev/kvm` (`--kvm`),
-//! serving its hypervisor calls (tools/l2/papr.h): the console to stdout,
-//! its exit status as ours. At the end it prints the exits by reason and
-//! the time per exit.
+//! papr-vmm: loads an L2 program, a flat binary at guest real 0 or a
+//! 64-bit little-endian ELF at its physical addresses, and runs it
+//! through KVM's ABI, on `/dev/papr-nested` (default) or `/dev/kvm`
+//! (`--kvm`), serving its hypervisor calls (tools/l2/papr.h): the console
+//! from stdin and to stdout, its exit status as ours. At the end it prints
+//! the exits by reason and the time per exit.
 //!
 //! ```text
-//! papr-vmm [--kvm | --device PATH] [--vcpus N] PROGRAM.bin
+//! papr-vmm [--kvm | --device PATH] [--vcpus N] PROGRAM.{bin,elf}
 //! ```
 //!
 //! With `--vcpus N`, N vCPUs run the program, each on a thread of its own,
@@ -17,14 +18,27 @@
 mod kvm;
 
 use std::fs::{File, OpenOptions};
-use std::io::{Error, Write};
+use std::io::{Error, Read, Write};
+use std::mem::ManuallyDrop;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::time::Instant;
 
 extern "C" {
     fn ioctl(fd: i32, request: u64, ...) -> i32;
     fn mmap(addr: *mut u8, len: usize, prot: i32, flags: i32, fd: i32, off: i64) -> *mut u8;
+    fn poll(fds: *mut PollFd, nfds: u64, timeout: i32) -> i32;
 }
+
+/// `struct pollfd`.
+#[repr(C)]
+struct PollFd {
+    fd: i32,
+    events: i16,
+    revents: i16,
+}
+
+/// `POLLIN`.
+const POLLIN: i16 = 1;
 
 /// A failed step, said once.
 type Fallible<T> = Result<T, String>;
@@ -86,6 +100,100 @@ fn chars(regs: &[u64], n: usize) -> Vec<u8> {
     regs.iter().flat_map(|r| r.to_be_bytes()).take(n).collect()
 }
 
+/// What H_GET_TERM_CHAR answers: up to 16 bytes of stdin that are there
+/// now, packed big-endian into two registers as the console calls pack
+/// them, and how many. The call does not wait (PAPR's does not): nothing
+/// there yet, or stdin at its end, is 0 bytes. Read from fd 0 unbuffered,
+/// so no byte waits in a buffer that `poll` cannot see.
+fn stdin_chars() -> (u64, [u64; 2]) {
+    let mut p = PollFd {
+        fd: 0,
+        events: POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid `pollfd`, a timeout of 0: nothing else is touched.
+    if unsafe { poll(&mut p, 1, 0) } != 1 || p.revents & POLLIN == 0 {
+        return (0, [0; 2]);
+    }
+    // SAFETY: fd 0 is open for the process's life; ManuallyDrop keeps this
+    // `File` from closing it.
+    let mut stdin = ManuallyDrop::new(unsafe { File::from_raw_fd(0) });
+    let mut b = [0u8; 16];
+    let n = stdin.read(&mut b).unwrap_or(0);
+    let mut regs = [0u64; 2];
+    for (r, chunk) in regs.iter_mut().zip(b.chunks(8)) {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(chunk);
+        *r = u64::from_be_bytes(w);
+    }
+    (n as u64, regs)
+}
+
+/// The L2's memory and where it starts: `file` as a flat binary at guest
+/// real [`kvm::RPN_L2_LOAD_ADDR`], or as an ELF (64-bit, little-endian,
+/// PowerPC 64) whose loadable segments go to their physical addresses,
+/// starting at its entry point. Everything must fall inside the memory.
+fn load(file: &[u8], mem: &mut [u8]) -> Fallible<u64> {
+    let base = u64::from(kvm::RPN_L2_LOAD_ADDR);
+    let mem_len = mem.len() as u64;
+    if !file.starts_with(b"\x7fELF") {
+        let dst = mem
+            .get_mut(..file.len())
+            .ok_or(format!("{} bytes, over {mem_len}", file.len()))?;
+        dst.copy_from_slice(file);
+        return Ok(base);
+    }
+    let u16_at = |at: usize| -> Fallible<u64> {
+        let b = file.get(at..at + 2).ok_or("ELF: truncated")?;
+        Ok(u16::from_le_bytes([b[0], b[1]]).into())
+    };
+    let u32_at = |at: usize| -> Fallible<u64> {
+        let b = file.get(at..at + 4).ok_or("ELF: truncated")?;
+        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]).into())
+    };
+    let u64_at = |at: usize| -> Fallible<u64> {
+        let b = file.get(at..at + 8).ok_or("ELF: truncated")?;
+        let mut w = [0u8; 8];
+        w.copy_from_slice(b);
+        Ok(u64::from_le_bytes(w))
+    };
+    // ELFCLASS64, ELFDATA2LSB, EM_PPC64.
+    if file.get(4..6) != Some(&[2, 1]) || u16_at(18)? != 21 {
+        return Err("ELF: not 64-bit little-endian PowerPC".into());
+    }
+    let to_usize = |v: u64| usize::try_from(v).map_err(|_| "ELF: offset too large".to_string());
+    let (entry, phoff, phentsize, phnum) = (u64_at(24)?, u64_at(32)?, u16_at(54)?, u16_at(56)?);
+    for i in 0..phnum {
+        let ph = to_usize(phoff + i * phentsize)?;
+        // PT_LOAD
+        if u32_at(ph)? != 1 {
+            continue;
+        }
+        let (off, paddr, filesz, memsz) = (
+            u64_at(ph + 8)?,
+            u64_at(ph + 24)?,
+            u64_at(ph + 32)?,
+            u64_at(ph + 40)?,
+        );
+        let start = paddr
+            .checked_sub(base)
+            .ok_or("ELF: a segment below the memory")?;
+        let end = start
+            .checked_add(memsz)
+            .filter(|e| *e <= mem_len && filesz <= memsz);
+        end.ok_or(format!("ELF: a segment at {paddr:#x} outside the memory"))?;
+        let src = file
+            .get(to_usize(off)?..to_usize(off + filesz)?)
+            .ok_or("ELF: a segment past the end of the file")?;
+        let start = to_usize(start)?;
+        mem[start..start + src.len()].copy_from_slice(src);
+    }
+    if entry < base || entry - base >= mem_len {
+        return Err(format!("ELF: entry {entry:#x} outside the memory"));
+    }
+    Ok(entry)
+}
+
 /// One vCPU of the VM: its fd and its mapped `kvm_run`.
 struct Vcpu {
     fd: OwnedFd,
@@ -99,9 +207,9 @@ unsafe impl Sync for Vcpu {}
 unsafe impl Send for Vcpu {}
 
 impl Vcpu {
-    /// vCPU `id`, starting at the program in real mode, little-endian,
-    /// with GPR3 = its id.
-    fn new(vm: &OwnedFd, id: u64, run_size: usize, papr_cap: bool) -> Fallible<Vcpu> {
+    /// vCPU `id`, starting at `entry` in real mode, little-endian, with
+    /// GPR3 = its id.
+    fn new(vm: &OwnedFd, id: u64, entry: u64, run_size: usize, papr_cap: bool) -> Fallible<Vcpu> {
         let fd = new_fd(vm.as_raw_fd(), kvm::KVM_CREATE_VCPU, id, "KVM_CREATE_VCPU")?;
         if papr_cap {
             let cap = kvm::kvm_enable_cap {
@@ -117,7 +225,7 @@ impl Vcpu {
         }
         let run = map(run_size, Some(fd.as_raw_fd()), "mmap of kvm_run")?.cast::<kvm::kvm_run>();
         let mut regs = kvm::kvm_regs {
-            pc: kvm::RPN_L2_LOAD_ADDR.into(),
+            pc: entry,
             // 64-bit, little-endian, real mode.
             msr: 1 << 63 | 1,
             ..Default::default()
@@ -153,7 +261,9 @@ impl Vcpu {
                         }
                         kvm::RPN_H_GET_TERM_CHAR => {
                             counts.console += 1;
-                            h.args[0] = 0;
+                            let (n, regs) = stdin_chars();
+                            h.args[0] = n;
+                            h.args[1..3].copy_from_slice(&regs);
                         }
                         kvm::RPN_H_VMM_TICK => counts.ticks += 1,
                         kvm::RPN_H_VMM_REPORT => println!("papr-vmm: L2 reports {:#x}", h.args[0]),
@@ -185,9 +295,6 @@ impl Vcpu {
 fn run(device: &str, papr_cap: bool, vcpus_wanted: u64, program: &str) -> Fallible<i32> {
     let code = std::fs::read(program).map_err(|e| format!("{program}: {e}"))?;
     let mem_size = kvm::RPN_L2_MEM_SIZE as usize;
-    if code.len() > mem_size {
-        return Err(format!("{program}: {} bytes, over {mem_size}", code.len()));
-    }
     let dev: File = OpenOptions::new()
         .read(true)
         .write(true)
@@ -209,8 +316,12 @@ fn run(device: &str, papr_cap: bool, vcpus_wanted: u64, program: &str) -> Fallib
         "KVM_CREATE_VM",
     )?;
     let mem = map(mem_size, None, "guest memory")?;
-    // SAFETY: `mem` is `mem_size` fresh bytes, at least `code.len()`.
-    unsafe { std::ptr::copy_nonoverlapping(code.as_ptr(), mem, code.len()) };
+    // SAFETY: `mem` is `mem_size` fresh bytes of ours, mapped for the
+    // process's life; no other reference to them exists yet.
+    let entry = load(&code, unsafe {
+        std::slice::from_raw_parts_mut(mem, mem_size)
+    })
+    .map_err(|e| format!("{program}: {e}"))?;
     let region = kvm::kvm_userspace_memory_region {
         slot: 0,
         flags: 0,
@@ -232,7 +343,7 @@ fn run(device: &str, papr_cap: bool, vcpus_wanted: u64, program: &str) -> Fallib
     )?;
     let mut vcpus = Vec::new();
     for id in 0..vcpus_wanted {
-        vcpus.push(Vcpu::new(&vm, id, run_size as usize, papr_cap)?);
+        vcpus.push(Vcpu::new(&vm, id, entry, run_size as usize, papr_cap)?);
     }
     let start = Instant::now();
     let results: Vec<Fallible<(i32, Counts)>> = std::thread::scope(|s| {
@@ -289,7 +400,7 @@ fn main() {
         }
     }
     let (Some(program), 1..) = (program, vcpus) else {
-        eprintln!("usage: papr-vmm [--kvm | --device PATH] [--vcpus N] PROGRAM.bin");
+        eprintln!("usage: papr-vmm [--kvm | --device PATH] [--vcpus N] PROGRAM.{{bin,elf}}");
         std::process::exit(2);
     };
     match run(&device, papr_cap, vcpus, &program) {
