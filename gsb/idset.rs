@@ -69,13 +69,6 @@ impl IdSet {
     }
 
     /// How many IDs the set holds.
-    #[cfg_attr(
-        all(CONFIG_RUST, not(CONFIG_RUST_PAPR_NESTED_KUNIT_TEST)),
-        expect(
-            dead_code,
-            reason = "used by the KUnit suites and the host crate's tests"
-        )
-    )]
     pub fn len(&self) -> usize {
         self.bits.iter().map(|w| w.count_ones() as usize).sum()
     }

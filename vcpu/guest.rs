@@ -8,7 +8,7 @@ use super::{
     pinned::PinnedPages,
     Vcpu,
 };
-use crate::gsb::{ids::Scope, Id, Parsed, Trailing, Value, Writer};
+use crate::gsb::{ids::Scope, Id, IdSet, Parsed, Trailing, Value, Writer};
 use crate::hcall::{self, guest::VcpuFlags, mem::L0Mem, Tally};
 use kernel::{
     new_mutex,
@@ -188,8 +188,12 @@ impl Guest {
 
     /// Reads GSID_RUN_OUTPUT_MIN_SIZE through vCPU `vcpu`.
     fn run_output_min_size_from_l0(&mut self, vcpu: u64) -> Result<usize> {
-        let n = match self.get_via(Id::RUN_OUTPUT_MIN_SIZE, vcpu)? {
-            Value::Be64(n) => usize::try_from(n).map_err(|_| EPROTO)?,
+        let mut one = IdSet::new();
+        one.set(Id::RUN_OUTPUT_MIN_SIZE);
+        let mut got = None;
+        self.get_via(&one, vcpu, |_, v| got = Some(v))?;
+        let n = match got {
+            Some(Value::Be64(n)) => usize::try_from(n).map_err(|_| EPROTO)?,
             _ => return Err(EPROTO),
         };
         // Bounded both ways: it must hold a header, and QEMU's L0 aborts
@@ -482,31 +486,55 @@ impl Guest {
     }
 
     /// Reads guest-wide element `id`: from the L1's copy once the L1 has
-    /// set it, otherwise from the L0. HOST_STATE_SIZE and
-    /// RUN_OUTPUT_MIN_SIZE are per vCPU at QEMU's L0, which aborts when
-    /// asked for them before a vCPU exists: refused with `-ENOENT` then.
-    /// The partition and process tables are never read from the L0
-    /// (`-ENOENT` before they are set): QEMU's L0 aborts on reading them.
+    /// set it, otherwise from the L0. See [`Guest::get_many`].
     pub(crate) fn get(&mut self, id: Id) -> Result<Value> {
-        if let Some(Some(v)) = self.wide_mut(id) {
-            return Ok(*v);
+        let mut one = IdSet::new();
+        one.set(id);
+        let mut got = None;
+        self.get_many(&one, |_, v| got = Some(v))?;
+        got.ok_or(EPROTO)
+    }
+
+    /// Reads the guest-wide elements of `ids` and gives each to `out`:
+    /// those the L1 has set from its copy, the rest from the L0 in one
+    /// H_GUEST_GET_STATE (none where the L1 holds them all). Per-vCPU IDs
+    /// are `-EINVAL`. HOST_STATE_SIZE and RUN_OUTPUT_MIN_SIZE are per vCPU
+    /// at QEMU's L0, which aborts when asked for them before a vCPU
+    /// exists: refused with `-ENOENT` then. The partition and process
+    /// tables are never read from the L0 (`-ENOENT` before they are set):
+    /// QEMU's L0 aborts on reading them.
+    pub(crate) fn get_many(&mut self, ids: &IdSet, mut out: impl FnMut(Id, Value)) -> Result {
+        let mut missing = IdSet::new();
+        for id in ids.iter() {
+            if id.scope() != Scope::Guest {
+                return Err(EINVAL);
+            }
+            match self.wide_mut(id) {
+                Some(Some(v)) => out(id, *v),
+                _ if id.names_l1_memory() => return Err(ENOENT),
+                _ => missing.set(id),
+            }
         }
-        if id.names_l1_memory() {
-            return Err(ENOENT);
+        if missing.is_empty() {
+            return Ok(());
         }
-        let per_vcpu = matches!(id, Id::HOST_STATE_SIZE | Id::RUN_OUTPUT_MIN_SIZE);
+        let per_vcpu = missing.test(Id::HOST_STATE_SIZE) || missing.test(Id::RUN_OUTPUT_MIN_SIZE);
         let vcpu = match self.vcpus.first() {
             Some(v) => v.id,
             None if per_vcpu => return Err(ENOENT),
             None => 0,
         };
-        self.get_via(id, vcpu)
+        self.get_via(&missing, vcpu, out)
     }
 
-    fn get_via(&mut self, id: Id, vcpu: u64) -> Result<Value> {
+    /// One H_GUEST_GET_STATE of `ids` through vCPU `vcpu`, each answer
+    /// given to `out`.
+    fn get_via(&mut self, ids: &IdSet, vcpu: u64, mut out: impl FnMut(Id, Value)) -> Result {
         let len = {
             let mut w = Writer::new(&mut self.scratch, Scope::Guest).map_err(gsb_err)?;
-            w.put_request(id).map_err(gsb_err)?;
+            for id in ids.iter() {
+                w.put_request(id).map_err(gsb_err)?;
+            }
             w.len()
         };
         hcall::state::get(
@@ -518,7 +546,10 @@ impl Guest {
             &mut self.tally,
         )?;
         let answer = Parsed::parse(&self.scratch[..len], Trailing::Reject).map_err(gsb_err)?;
-        answer.get(id).ok_or(EPROTO)
+        for id in ids.iter() {
+            out(id, answer.get(id).ok_or(EPROTO)?);
+        }
+        Ok(())
     }
 }
 
