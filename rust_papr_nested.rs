@@ -109,7 +109,7 @@ impl kernel::Module for RustPaprNested {
             mode: n.mode,
             guests,
             _debugfs: demo::debugfs::Debugfs::new()?,
-            _kvm: KBox::pin_init(kvm::register(), GFP_KERNEL)?,
+            _kvm: KBox::pin_init(kvm::register(n.mode), GFP_KERNEL)?,
         })
     }
 }

@@ -18,6 +18,12 @@
 //!   `KVM_ENABLE_CAP(KVM_CAP_PPC_PAPR)`. vCPUs of one VM run at the same
 //!   time, each on its own thread.
 //!
+//! Beyond KVM (`state`, numbers of our own in `include/uapi/asm/papr-nested.h`):
+//! on VM and vCPU fds, any set of elements in one Guest State Buffer
+//! (`PAPR_NESTED_GET_STATE`, `PAPR_NESTED_SET_STATE`), and snapshots with
+//! a versioned header, restored into another VM (`PAPR_NESTED_SNAPSHOT`,
+//! `PAPR_NESTED_RESTORE`).
+//!
 //! Every other ioctl fails with `-ENOTTY`. Each fd holds what it needs: a
 //! VM fd holds its VM, whose guest is deleted at the L0 when the last fd
 //! goes, and the module, which cannot be unloaded while any fd of it is
@@ -26,15 +32,23 @@
 pub(crate) mod anon;
 mod one_reg;
 mod regs;
+mod state;
 mod vcpu;
 mod vm;
 
+use crate::hcall::capabilities::ProcessorMode;
 use kernel::{
     fs::File,
     miscdevice::{MiscDevice, MiscDeviceOptions, MiscDeviceRegistration},
     prelude::*,
+    sync::atomic::{ordering::Relaxed, Atomic},
     uapi,
 };
+
+/// The processor mode the module runs L2s in (its `H_GUEST_CAP_POWER*`
+/// bit), for snapshot headers: set by [`register`] before the device
+/// exists, and never changed while it does.
+static MODE: Atomic<u64> = Atomic::new(0);
 
 /// The device's name: `/dev/papr-nested`.
 pub(crate) const DEVICE_NAME: &CStr = c"papr-nested";
@@ -66,8 +80,10 @@ pub(crate) mod capability {
 #[pin_data]
 pub(crate) struct Device {}
 
-/// Registers `/dev/papr-nested`; dropping the registration removes it.
-pub(crate) fn register() -> impl PinInit<MiscDeviceRegistration<Device>, Error> {
+/// Registers `/dev/papr-nested` for L2s in processor `mode`; dropping the
+/// registration removes it.
+pub(crate) fn register(mode: ProcessorMode) -> impl PinInit<MiscDeviceRegistration<Device>, Error> {
+    MODE.store(mode.capability(), Relaxed);
     MiscDeviceRegistration::register(MiscDeviceOptions { name: DEVICE_NAME })
 }
 
@@ -96,7 +112,7 @@ fn create_vm(ty: usize) -> Result<isize> {
     if ty != 0 && ty != uapi::KVM_VM_PPC_HV as usize {
         return Err(EINVAL);
     }
-    let vm = vm::Vm::new()?;
+    let vm = vm::Vm::new(MODE.load(Relaxed))?;
     let id = vm.guest_id();
     let fd = anon::install(vm)?;
     pr_info!("KVM_CREATE_VM: guest {} as fd {}\n", id, fd);

@@ -3,8 +3,8 @@
 //! A vCPU fd: one vCPU of a VM's guest, its `struct kvm_run` page, and
 //! `KVM_RUN`.
 
-use super::{anon::AnonFile, one_reg::Request, regs, vm::Vm};
-use crate::gsb::{ids::Scope, Id, Value};
+use super::{anon::AnonFile, one_reg::Request, regs, state, vm::Vm};
+use crate::gsb::{ids::Scope, Id, IdSet, Value};
 use crate::platform::{check_signal, timebase};
 use crate::vcpu::{exit::Exit, SharedVcpu};
 use core::mem::size_of;
@@ -58,7 +58,7 @@ struct RunState {
 #[pin_data]
 pub(crate) struct VcpuFd {
     /// Keeps the guest, and so the vCPU, alive.
-    _vm: Arc<Vm>,
+    vm: Arc<Vm>,
     vcpu: SharedVcpu,
     /// The page userspace maps to read exits and answer them.
     page: Page,
@@ -74,7 +74,7 @@ impl VcpuFd {
         let run = KBox::new(uapi::kvm_run::default(), GFP_KERNEL)?;
         Arc::pin_init(
             pin_init!(VcpuFd {
-                _vm: vm,
+                vm,
                 vcpu,
                 page,
                 state <- new_mutex!(RunState {
@@ -265,6 +265,9 @@ impl AnonFile for VcpuFd {
             uapi::KVM_ENABLE_CAP => enable_cap(arg),
             uapi::KVM_GET_ONE_REG => this.get_one_reg(arg),
             uapi::KVM_SET_ONE_REG => this.set_one_reg(arg),
+            state::GET_STATE | state::SET_STATE | state::SNAPSHOT | state::RESTORE => {
+                state::ioctl(&*this, cmd, arg)
+            }
             _ => Err(ENOTTY),
         }
     }
@@ -280,6 +283,36 @@ impl AnonFile for VcpuFd {
         }
         vma.set_dontexpand();
         vma.set_mixedmap().vm_insert_page(vma.start(), &this.page)
+    }
+}
+
+/// Our state ioctls on the vCPU fd: its per-vCPU elements, under the
+/// fd's lock as its other ioctls.
+impl state::Target for VcpuFd {
+    const SCOPE: Scope = Scope::Thread;
+
+    fn fetch(&self, ids: &IdSet, out: &mut dyn FnMut(Id, Value)) -> Result {
+        let _fd = self.state.lock();
+        let mut v = self.vcpu.lock();
+        v.fetch(ids)?;
+        for id in ids.iter() {
+            out(id, v.cached(id).ok_or(EPROTO)?);
+        }
+        Ok(())
+    }
+
+    fn apply(&self, elements: &[(Id, Value)], now: bool) -> Result {
+        let _fd = self.state.lock();
+        let mut v = self.vcpu.lock();
+        v.set_all(elements)?;
+        if now {
+            v.flush()?;
+        }
+        Ok(())
+    }
+
+    fn mode(&self) -> u64 {
+        self.vm.mode()
     }
 }
 

@@ -3,8 +3,8 @@
 //! A VM: one guest at the L0, reached through a VM fd, and the memory
 //! slots userspace gave it.
 
-use super::{anon, anon::AnonFile, capability, one_reg::Request, vcpu::VcpuFd};
-use crate::gsb::ids::Scope;
+use super::{anon, anon::AnonFile, capability, one_reg::Request, state, vcpu::VcpuFd};
+use crate::gsb::{ids::Scope, Id, IdSet, Value};
 use crate::hcall::guest::VcpuFlags;
 use crate::vcpu::{
     pgtable::{PartitionTree, EA_BITS, PAGE_SIZE},
@@ -60,6 +60,8 @@ unsafe impl FromBytes for Region {}
 /// by the process's exit), and with it go the pinned slots.
 #[pin_data]
 pub(crate) struct Vm {
+    /// The processor mode of its L2 (an `H_GUEST_CAP_POWER*` bit).
+    mode: u64,
     /// Its operations sleep (hcalls, pinning), hence a mutex.
     #[pin]
     state: Mutex<State>,
@@ -68,11 +70,12 @@ pub(crate) struct Vm {
 impl Vm {
     /// Creates the guest at the L0, with an empty partition-scoped tree,
     /// and the VM that owns it. On failure nothing is left at the L0.
-    pub(crate) fn new() -> Result<Arc<Vm>> {
+    pub(crate) fn new(mode: u64) -> Result<Arc<Vm>> {
         let mut guest = Guest::create()?;
         guest.set_partition_tree(PartitionTree::new()?)?;
         Arc::pin_init(
             pin_init!(Vm {
+                mode,
                 state <- new_mutex!(State {
                     guest,
                     slots: KVec::new(),
@@ -85,6 +88,11 @@ impl Vm {
     /// The guest's id at the L0.
     pub(crate) fn guest_id(&self) -> u64 {
         self.state.lock().guest.id()
+    }
+
+    /// The processor mode of the VM's L2 (an `H_GUEST_CAP_POWER*` bit).
+    pub(super) fn mode(&self) -> u64 {
+        self.mode
     }
 
     /// `KVM_GET_ONE_REG` on the VM fd: a guest-wide register (see
@@ -210,7 +218,28 @@ impl AnonFile for Vm {
             uapi::KVM_CREATE_VCPU => Vm::create_vcpu(this, arg),
             uapi::KVM_GET_ONE_REG => this.get_one_reg(arg),
             uapi::KVM_SET_ONE_REG => this.set_one_reg(arg),
+            state::GET_STATE | state::SET_STATE | state::SNAPSHOT | state::RESTORE => {
+                state::ioctl(&*this, cmd, arg)
+            }
             _ => Err(ENOTTY),
         }
+    }
+}
+
+/// Our state ioctls on the VM fd: the guest-wide elements.
+impl state::Target for Vm {
+    const SCOPE: Scope = Scope::Guest;
+
+    fn fetch(&self, ids: &IdSet, out: &mut dyn FnMut(Id, Value)) -> Result {
+        self.state.lock().guest.get_many(ids, out)
+    }
+
+    /// A guest's elements are always set at the L0 at once.
+    fn apply(&self, elements: &[(Id, Value)], _now: bool) -> Result {
+        self.state.lock().guest.set(elements)
+    }
+
+    fn mode(&self) -> u64 {
+        self.mode
     }
 }
