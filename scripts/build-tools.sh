@@ -34,10 +34,11 @@ target=$RPN_TOP/tools/target
 mkdir -p "$target"
 gen=$target/kvm_bindings.rs
 bindgen tools/kvm-sys/wrapper.h \
-	--allowlist-type 'kvm_.*' --allowlist-var 'KVM_.*|RPN_KVM_.*|PROT_.*|MAP_.*|RPN_H_.*|RPN_L2_.*' \
+	--allowlist-type 'kvm_.*|papr_nested_.*' \
+	--allowlist-var 'KVM_.*|RPN_KVM_.*|PAPR_NESTED_.*|RPN_PAPR_NESTED_.*|PROT_.*|MAP_.*|RPN_H_.*|RPN_L2_.*' \
 	--no-layout-tests --with-derive-default -o "$gen.new" -- \
 	-I"$l1/usr/include" --target=powerpc64le-linux-gnu 2>/dev/null
-sed -Ei 's/pub const RPN_(KVM_[A-Z0-9_]*)/pub const \1/' "$gen.new"
+sed -Ei 's/pub const RPN_((KVM|PAPR_NESTED)_[A-Z0-9_]*)/pub const \1/' "$gen.new"
 cmp -s "$gen.new" "$gen" || mv "$gen.new" "$gen"
 rm -f "$gen.new"
 

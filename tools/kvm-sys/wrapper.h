@@ -39,3 +39,11 @@ const __u64 RPN_KVM_REG_PPC_TB_OFFSET = KVM_REG_PPC_TB_OFFSET;
 const __u64 RPN_KVM_REG_PPC_ARCH_COMPAT = KVM_REG_PPC_ARCH_COMPAT;
 const __u64 RPN_KVM_REG_PPC_VPA_ADDR = KVM_REG_PPC_VPA_ADDR;
 const __u64 RPN_KVM_REG_PPC_HIOR = KVM_REG_PPC_HIOR;
+
+/* Our own ioctls beyond KVM's, and the snapshot header. */
+#include "../../include/uapi/asm/papr-nested.h"
+
+const unsigned int RPN_PAPR_NESTED_GET_STATE = PAPR_NESTED_GET_STATE;
+const unsigned int RPN_PAPR_NESTED_SET_STATE = PAPR_NESTED_SET_STATE;
+const unsigned int RPN_PAPR_NESTED_SNAPSHOT = PAPR_NESTED_SNAPSHOT;
+const unsigned int RPN_PAPR_NESTED_RESTORE = PAPR_NESTED_RESTORE;

@@ -9,6 +9,7 @@
 
 #[path = "../../kvm-sys/kvm.rs"]
 mod kvm;
+mod state;
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Error};
@@ -1128,7 +1129,7 @@ fn main() {
     if args.get(1).map(String::as_str) == Some("hold") {
         hold(args.get(2).and_then(|n| n.parse().ok()).unwrap_or(1));
     }
-    let cases: [(&str, fn() -> Verdict); 27] = [
+    let cases: [(&str, fn() -> Verdict); 32] = [
         ("api_version", api_version),
         (
             "capabilities_are_what_is_implemented",
@@ -1150,6 +1151,20 @@ fn main() {
         ("one_reg_vcpu_round_trip", one_reg_vcpu_round_trip),
         ("one_reg_vm_wide", one_reg_vm_wide),
         ("one_reg_refused", one_reg_refused),
+        (
+            "batch_round_trip_every_id",
+            state::batch_round_trip_every_id,
+        ),
+        (
+            "batch_refusals_name_the_element",
+            state::batch_refusals_name_the_element,
+        ),
+        ("batch_hcall_counts", state::batch_hcall_counts),
+        (
+            "snapshot_refusals_change_nothing",
+            state::snapshot_refusals_change_nothing,
+        ),
+        ("snapshot_vs_one_reg_walk", state::snapshot_vs_one_reg_walk),
         ("run_mmap", run_mmap),
         ("run_without_memory", run_without_memory),
         ("run_hcall_round_trip", run_hcall_round_trip),

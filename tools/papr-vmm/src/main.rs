@@ -8,8 +8,14 @@
 //! the exits by reason and the time per exit.
 //!
 //! ```text
-//! papr-vmm [--kvm | --device PATH] [--vcpus N] PROGRAM.{bin,elf}
+//! papr-vmm [--kvm | --device PATH] [--vcpus N] [--snapshot-at EXITS FILE] PROGRAM.{bin,elf}
+//! papr-vmm [--device PATH] --restore FILE
 //! ```
+//!
+//! `--snapshot-at` stops each vCPU after that many exits and saves the
+//! VM's and the vCPUs' snapshots (our ioctls, `asm/papr-nested.h`) and
+//! the memory to FILE; `--restore` makes a new VM from FILE and runs on
+//! (Documentation/kvm-api.rst, "The VMM").
 //!
 //! With `--vcpus N`, N vCPUs run the program, each on a thread of its own,
 //! each starting with GPR3 = its id; the status is the highest of theirs.
@@ -207,9 +213,9 @@ unsafe impl Sync for Vcpu {}
 unsafe impl Send for Vcpu {}
 
 impl Vcpu {
-    /// vCPU `id`, starting at `entry` in real mode, little-endian, with
-    /// GPR3 = its id.
-    fn new(vm: &OwnedFd, id: u64, entry: u64, run_size: usize, papr_cap: bool) -> Fallible<Vcpu> {
+    /// vCPU `id`, with its `kvm_run` mapped (and, for kvm-hv, PAPR
+    /// enabled): registers as the kernel made them.
+    fn create(vm: &OwnedFd, id: u64, run_size: usize, papr_cap: bool) -> Fallible<Vcpu> {
         let fd = new_fd(vm.as_raw_fd(), kvm::KVM_CREATE_VCPU, id, "KVM_CREATE_VCPU")?;
         if papr_cap {
             let cap = kvm::kvm_enable_cap {
@@ -224,6 +230,12 @@ impl Vcpu {
             )?;
         }
         let run = map(run_size, Some(fd.as_raw_fd()), "mmap of kvm_run")?.cast::<kvm::kvm_run>();
+        Ok(Vcpu { fd, run })
+    }
+
+    /// Starts the vCPU at `entry` in real mode, little-endian, with GPR3 =
+    /// `id`.
+    fn start_at(&self, id: u64, entry: u64) -> Fallible<()> {
         let mut regs = kvm::kvm_regs {
             pc: entry,
             // 64-bit, little-endian, real mode.
@@ -231,16 +243,27 @@ impl Vcpu {
             ..Default::default()
         };
         regs.gpr[3] = id;
-        ioctl_ptr(fd.as_raw_fd(), kvm::KVM_SET_REGS, &regs, "KVM_SET_REGS")?;
-        Ok(Vcpu { fd, run })
+        ioctl_ptr(
+            self.fd.as_raw_fd(),
+            kvm::KVM_SET_REGS,
+            &regs,
+            "KVM_SET_REGS",
+        )?;
+        Ok(())
     }
 
-    /// Runs the vCPU until its program exits; returns its status and
-    /// exits.
-    fn run(&self) -> Fallible<(i32, Counts)> {
+    /// Runs the vCPU until its program exits (`Some(status)`) or, with
+    /// `stop_after`, until it has made that many exits (`None`): the last
+    /// exit's answer is then put into its registers (KVM_RUN with
+    /// `immediate_exit`), so that its state can be saved as it stands.
+    fn run(&self, stop_after: Option<u64>) -> Fallible<(Option<i32>, Counts)> {
         let mut counts = Counts::default();
         let mut out = std::io::stdout();
         let status = loop {
+            if stop_after.is_some_and(|n| counts.hcalls + counts.other >= n) {
+                self.settle()?;
+                break None;
+            }
             ioctl_val(self.fd.as_raw_fd(), kvm::KVM_RUN, 0, "KVM_RUN")?;
             // SAFETY: `run` maps this vCPU's kvm_run page, which the kernel
             // filled before KVM_RUN returned and does not touch until the
@@ -267,7 +290,7 @@ impl Vcpu {
                         }
                         kvm::RPN_H_VMM_TICK => counts.ticks += 1,
                         kvm::RPN_H_VMM_REPORT => println!("papr-vmm: L2 reports {:#x}", h.args[0]),
-                        kvm::RPN_H_VMM_EXIT => break h.args[0] as i32,
+                        kvm::RPN_H_VMM_EXIT => break Some(h.args[0] as i32),
                         _ => h.ret = kvm::RPN_H_FUNCTION as u64,
                     }
                 }
@@ -280,21 +303,212 @@ impl Vcpu {
                         "papr-vmm: exit {:#x} the VMM cannot serve: {:#x} at NIA {:#x} (suberror {})",
                         d[0], d[1], d[2], e.suberror
                     );
-                    break 128 + 3;
+                    break Some(128 + 3);
                 }
                 other => {
                     eprintln!("papr-vmm: unexpected exit reason {other}");
-                    break 128 + 4;
+                    break Some(128 + 4);
                 }
             }
         };
         Ok((status, counts))
     }
+
+    /// Has the kernel put the last hypervisor call's answer into the
+    /// registers without running: KVM_RUN with `immediate_exit`, which
+    /// returns `-EINTR` (KVM's way to finish an exit before saving).
+    fn settle(&self) -> Fallible<()> {
+        // SAFETY: this vCPU's kvm_run page; KVM_RUN is not running.
+        unsafe { (*self.run).immediate_exit = 1 };
+        // SAFETY: an integer argument: the kernel reads no memory of ours.
+        let r = unsafe { ioctl(self.fd.as_raw_fd(), u64::from(kvm::KVM_RUN), 0u64) };
+        let errno = Error::last_os_error().raw_os_error();
+        // SAFETY: as above.
+        unsafe { (*self.run).immediate_exit = 0 };
+        if r != -1 || errno != Some(4) {
+            return Err(format!("KVM_RUN with immediate_exit: {r}, {errno:?}"));
+        }
+        Ok(())
+    }
+
+    /// FNV-1a of `struct kvm_regs`: the registers the program ends with.
+    fn regs_digest(&self) -> Fallible<u64> {
+        let mut regs = kvm::kvm_regs::default();
+        // SAFETY: `regs` is a live struct the kernel writes.
+        let r = unsafe {
+            ioctl(
+                self.fd.as_raw_fd(),
+                u64::from(kvm::KVM_GET_REGS),
+                &mut regs as *mut kvm::kvm_regs,
+            )
+        };
+        if r < 0 {
+            return Err(format!("KVM_GET_REGS: {}", Error::last_os_error()));
+        }
+        let words = [
+            regs.pc, regs.cr, regs.ctr, regs.lr, regs.xer, regs.msr, regs.srr0, regs.srr1,
+            regs.pid, regs.sprg0, regs.sprg1, regs.sprg2, regs.sprg3,
+        ];
+        let mut h = 0xcbf2_9ce4_8422_2325u64;
+        for b in words
+            .iter()
+            .chain(regs.gpr.iter())
+            .flat_map(|w| w.to_le_bytes())
+        {
+            h = (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
+        }
+        Ok(h)
+    }
 }
 
-fn run(device: &str, papr_cap: bool, vcpus_wanted: u64, program: &str) -> Fallible<i32> {
-    let code = std::fs::read(program).map_err(|e| format!("{program}: {e}"))?;
+/// One of our state ioctls (`asm/papr-nested.h`) on `fd` with `buf`:
+/// the bytes it left there.
+fn state_call(fd: &OwnedFd, request: u32, buf: &mut [u8], what: &str) -> Fallible<usize> {
+    let mut a = kvm::papr_nested_state {
+        buf: buf.as_mut_ptr() as u64,
+        len: buf.len() as u32,
+        ..Default::default()
+    };
+    // SAFETY: `a` is live and names `buf`, live and `len` bytes long.
+    let r = unsafe { ioctl(fd.as_raw_fd(), u64::from(request), &mut a as *mut _) };
+    if r < 0 {
+        return Err(format!(
+            "{what}: {} (element {}, ID {:#06x}, reason {})",
+            Error::last_os_error(),
+            a.err_index,
+            a.err_id,
+            a.err_reason
+        ));
+    }
+    Ok(a.len as usize)
+}
+
+/// A snapshot of `fd` (the VM's or a vCPU's).
+fn snapshot(fd: &OwnedFd, what: &str) -> Fallible<Vec<u8>> {
+    let mut buf = vec![0u8; 64 << 10];
+    let len = state_call(fd, kvm::PAPR_NESTED_SNAPSHOT, &mut buf, what)?;
+    buf.truncate(len);
+    Ok(buf)
+}
+
+/// H_GUEST_GET_STATE and H_GUEST_SET_STATE calls the kernel has counted
+/// (CONFIG_HCALL_STATS), where debugfs shows them; 0 otherwise.
+fn state_hcalls() -> u64 {
+    let Ok(dir) = std::fs::read_dir("/sys/kernel/debug/hcall_inst") else {
+        return 0;
+    };
+    let mut n = 0;
+    for e in dir.flatten() {
+        for line in std::fs::read_to_string(e.path())
+            .unwrap_or_default()
+            .lines()
+        {
+            let f: Vec<u64> = line
+                .split_whitespace()
+                .filter_map(|x| x.parse().ok())
+                .collect();
+            if f.len() >= 2 && (f[0] == 0x478 || f[0] == 0x47C) {
+                n += f[1];
+            }
+        }
+    }
+    n
+}
+
+/// papr-vmm's save file: what `--snapshot-at` writes and `--restore`
+/// reads. Little-endian:
+///
+/// ```text
+/// "PVMM" | version u32 (1) | vCPUs u32 | 0 u32 | memory bytes u64
+/// | VM snapshot: bytes u32, bytes
+/// | per vCPU: exited u32 (0 or 1) | status i32 | snapshot bytes u32, bytes
+/// | the memory
+/// ```
+///
+/// The snapshots are the module's (`PAPR_NESTED_SNAPSHOT`), checked by it
+/// on restore; an exited vCPU has none.
+struct SaveFile {
+    vm: Vec<u8>,
+    vcpus: Vec<(Option<i32>, Vec<u8>)>,
+    memory: Vec<u8>,
+}
+
+impl SaveFile {
+    const MAGIC: &'static [u8; 4] = b"PVMM";
+
+    fn write(&self, path: &str) -> Fallible<()> {
+        let mut f = Vec::new();
+        f.extend_from_slice(Self::MAGIC);
+        for w in [1u32, self.vcpus.len() as u32, 0] {
+            f.extend_from_slice(&w.to_le_bytes());
+        }
+        f.extend_from_slice(&(self.memory.len() as u64).to_le_bytes());
+        f.extend_from_slice(&(self.vm.len() as u32).to_le_bytes());
+        f.extend_from_slice(&self.vm);
+        for (status, snap) in &self.vcpus {
+            f.extend_from_slice(&u32::from(status.is_some()).to_le_bytes());
+            f.extend_from_slice(&status.unwrap_or(0).to_le_bytes());
+            f.extend_from_slice(&(snap.len() as u32).to_le_bytes());
+            f.extend_from_slice(snap);
+        }
+        f.extend_from_slice(&self.memory);
+        std::fs::write(path, f).map_err(|e| format!("{path}: {e}"))
+    }
+
+    fn read(path: &str) -> Fallible<SaveFile> {
+        let f = std::fs::read(path).map_err(|e| format!("{path}: {e}"))?;
+        let mut at = 0;
+        let mut take = |n: usize| -> Fallible<&[u8]> {
+            let b = f.get(at..at + n).ok_or(format!("{path}: truncated"))?;
+            at += n;
+            Ok(b)
+        };
+        let word = |b: &[u8]| u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+        if take(4)? != Self::MAGIC || word(take(4)?) != 1 {
+            return Err(format!("{path}: not a papr-vmm save file of version 1"));
+        }
+        let vcpus = word(take(4)?);
+        take(4)?;
+        let mut m = [0u8; 8];
+        m.copy_from_slice(take(8)?);
+        let mem_len = u64::from_le_bytes(m) as usize;
+        let n = word(take(4)?) as usize;
+        let vm = take(n)?.to_vec();
+        let mut list = Vec::new();
+        for _ in 0..vcpus {
+            let exited = word(take(4)?) != 0;
+            let status = word(take(4)?) as i32;
+            let n = word(take(4)?) as usize;
+            list.push((exited.then_some(status), take(n)?.to_vec()));
+        }
+        let memory = take(mem_len)?.to_vec();
+        Ok(SaveFile {
+            vm,
+            vcpus: list,
+            memory,
+        })
+    }
+}
+
+/// What to do: run a program, and maybe save it after some exits, or
+/// restore a saved one and run it on.
+enum Start {
+    Program {
+        path: String,
+        snapshot_at: Option<(u64, String)>,
+    },
+    Restore(String),
+}
+
+fn run(device: &str, papr_cap: bool, vcpus_wanted: u64, start: &Start) -> Fallible<i32> {
     let mem_size = kvm::RPN_L2_MEM_SIZE as usize;
+    let saved = match start {
+        Start::Restore(path) => Some(SaveFile::read(path)?),
+        Start::Program { .. } => None,
+    };
+    let vcpus_wanted = saved
+        .as_ref()
+        .map_or(vcpus_wanted, |s| s.vcpus.len() as u64);
     let dev: File = OpenOptions::new()
         .read(true)
         .write(true)
@@ -309,19 +523,33 @@ fn run(device: &str, papr_cap: bool, vcpus_wanted: u64, program: &str) -> Fallib
     if api != kvm::KVM_API_VERSION as i32 {
         return Err(format!("{device}: API version {api}"));
     }
+    let mem = map(mem_size, None, "guest memory")?;
+    // SAFETY: `mem` is `mem_size` fresh bytes of ours, mapped for the
+    // process's life; this is the only reference to them the VMM keeps.
+    let memory = unsafe { std::slice::from_raw_parts_mut(mem, mem_size) };
+    let entry = match (start, &saved) {
+        (Start::Program { path, .. }, _) => {
+            let code = std::fs::read(path).map_err(|e| format!("{path}: {e}"))?;
+            load(&code, memory).map_err(|e| format!("{path}: {e}"))?
+        }
+        (Start::Restore(path), Some(s)) => {
+            if s.memory.len() != mem_size {
+                return Err(format!(
+                    "{path}: {} bytes of memory, not {mem_size}",
+                    s.memory.len()
+                ));
+            }
+            memory.copy_from_slice(&s.memory);
+            0
+        }
+        (Start::Restore(_), None) => unreachable!(),
+    };
     let vm = new_fd(
         dev.as_raw_fd(),
         kvm::KVM_CREATE_VM,
         kvm::KVM_VM_PPC_HV.into(),
         "KVM_CREATE_VM",
     )?;
-    let mem = map(mem_size, None, "guest memory")?;
-    // SAFETY: `mem` is `mem_size` fresh bytes of ours, mapped for the
-    // process's life; no other reference to them exists yet.
-    let entry = load(&code, unsafe {
-        std::slice::from_raw_parts_mut(mem, mem_size)
-    })
-    .map_err(|e| format!("{program}: {e}"))?;
     let region = kvm::kvm_userspace_memory_region {
         slot: 0,
         flags: 0,
@@ -343,11 +571,69 @@ fn run(device: &str, papr_cap: bool, vcpus_wanted: u64, program: &str) -> Fallib
     )?;
     let mut vcpus = Vec::new();
     for id in 0..vcpus_wanted {
-        vcpus.push(Vcpu::new(&vm, id, entry, run_size as usize, papr_cap)?);
+        vcpus.push(Vcpu::create(&vm, id, run_size as usize, papr_cap)?);
     }
-    let start = Instant::now();
-    let results: Vec<Fallible<(i32, Counts)>> = std::thread::scope(|s| {
-        let handles: Vec<_> = vcpus.iter().map(|v| s.spawn(|| v.run())).collect();
+    // Whether each vCPU runs, or had exited with a status when saved.
+    let mut done: Vec<Option<i32>> = vec![None; vcpus.len()];
+    match &saved {
+        None => {
+            for (id, v) in vcpus.iter().enumerate() {
+                v.start_at(id as u64, entry)?;
+            }
+        }
+        Some(s) => {
+            // The guest's state once its vCPUs exist (QEMU's L0 applies a
+            // guest-wide TB offset to the vCPUs it has), then each vCPU's.
+            let (t, hcalls) = (Instant::now(), state_hcalls());
+            let mut ioctls = 1;
+            let mut vm_snap = s.vm.clone();
+            state_call(
+                &vm,
+                kvm::PAPR_NESTED_RESTORE,
+                &mut vm_snap,
+                "restoring the VM",
+            )?;
+            for (i, (v, (status, snap))) in vcpus.iter().zip(&s.vcpus).enumerate() {
+                done[i] = *status;
+                if status.is_none() {
+                    let mut snap = snap.clone();
+                    state_call(
+                        &v.fd,
+                        kvm::PAPR_NESTED_RESTORE,
+                        &mut snap,
+                        "restoring a vCPU",
+                    )?;
+                    ioctls += 1;
+                }
+            }
+            eprintln!(
+                "papr-vmm: restored {} vCPUs and the guest's state with {ioctls} ioctls, {} H_GUEST_{{GET,SET}}_STATE, in {} us",
+                vcpus.len(),
+                state_hcalls() - hcalls,
+                t.elapsed().as_micros()
+            );
+        }
+    }
+    let stop_after = match start {
+        Start::Program {
+            snapshot_at: Some((n, _)),
+            ..
+        } => Some(*n),
+        _ => None,
+    };
+    let began = Instant::now();
+    let results: Vec<Fallible<(Option<i32>, Counts)>> = std::thread::scope(|s| {
+        let handles: Vec<_> = vcpus
+            .iter()
+            .zip(&done)
+            .map(|(v, d)| {
+                let d = *d;
+                s.spawn(move || match d {
+                    Some(st) => Ok((Some(st), Counts::default())),
+                    None => v.run(stop_after),
+                })
+            })
+            .collect();
         handles
             .into_iter()
             .map(|h| {
@@ -356,20 +642,21 @@ fn run(device: &str, papr_cap: bool, vcpus_wanted: u64, program: &str) -> Fallib
             })
             .collect()
     });
+    let elapsed = began.elapsed();
     let mut counts = Counts::default();
-    let mut status = 0;
+    let mut ended = Vec::new();
     for r in results {
         let (st, c) = r?;
-        status = status.max(st);
+        ended.push(st);
         counts.hcalls += c.hcalls;
         counts.console += c.console;
         counts.ticks += c.ticks;
         counts.other += c.other;
     }
-    let elapsed = start.elapsed();
     let exits = counts.hcalls + counts.other;
     let per_exit_ns = elapsed.as_nanos() / u128::from(exits.max(1));
     let per_s = (u128::from(exits) * 1_000_000_000) / elapsed.as_nanos().max(1);
+    let status = ended.iter().flatten().copied().max().unwrap_or(0);
     eprintln!(
         "papr-vmm: {vcpus_wanted} vCPUs, {exits} exits ({} hypervisor calls: {} console, {} ticks; {} other) in {} us: {per_exit_ns} ns per exit, {per_s} exits/s; status {status}",
         counts.hcalls,
@@ -378,6 +665,43 @@ fn run(device: &str, papr_cap: bool, vcpus_wanted: u64, program: &str) -> Fallib
         counts.other,
         elapsed.as_micros()
     );
+    if let Start::Program {
+        snapshot_at: Some((n, path)),
+        ..
+    } = start
+    {
+        let (t, hcalls) = (Instant::now(), state_hcalls());
+        let vm_snap = snapshot(&vm, "the VM's snapshot")?;
+        let mut list = Vec::new();
+        for (v, st) in vcpus.iter().zip(&ended) {
+            let snap = match st {
+                Some(_) => Vec::new(),
+                None => snapshot(&v.fd, "a vCPU's snapshot")?,
+            };
+            list.push((*st, snap));
+        }
+        let us = t.elapsed().as_micros();
+        let hcalls = state_hcalls() - hcalls;
+        let ioctls = 1 + ended.iter().filter(|s| s.is_none()).count();
+        let vcpu_bytes = list.iter().map(|(_, s)| s.len()).max().unwrap_or(0);
+        SaveFile {
+            vm: vm_snap.clone(),
+            vcpus: list,
+            memory: memory.to_vec(),
+        }
+        .write(path)?;
+        eprintln!(
+            "papr-vmm: saved after {n} exits per vCPU: {} vCPUs ({vcpu_bytes} bytes of state each), the guest's {} bytes, with {ioctls} ioctls, {hcalls} H_GUEST_{{GET,SET}}_STATE, in {us} us; {mem_size} bytes of memory, to {path}",
+            vcpus.len(),
+            vm_snap.len()
+        );
+        return Ok(0);
+    }
+    for (i, (v, st)) in vcpus.iter().zip(&ended).enumerate() {
+        if done[i].is_none() && st.is_some() {
+            eprintln!("papr-vmm: vCPU {i} registers {:#018x}", v.regs_digest()?);
+        }
+    }
     Ok(status)
 }
 
@@ -387,6 +711,8 @@ fn main() {
     let mut papr_cap = false;
     let mut vcpus = 1u64;
     let mut program = None;
+    let mut snapshot_at = None;
+    let mut restore = None;
     let mut it = args.into_iter();
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -396,14 +722,28 @@ fn main() {
             }
             "--device" => device = it.next().unwrap_or_default(),
             "--vcpus" => vcpus = it.next().and_then(|n| n.parse().ok()).unwrap_or(0),
+            "--snapshot-at" => {
+                let n = it.next().and_then(|n| n.parse::<u64>().ok());
+                snapshot_at = n.zip(it.next());
+                if snapshot_at.is_none() {
+                    vcpus = 0;
+                }
+            }
+            "--restore" => restore = it.next(),
             _ => program = Some(a),
         }
     }
-    let (Some(program), 1..) = (program, vcpus) else {
-        eprintln!("usage: papr-vmm [--kvm | --device PATH] [--vcpus N] PROGRAM.{{bin,elf}}");
-        std::process::exit(2);
+    let start = match (program, restore) {
+        (Some(path), None) if vcpus > 0 => Start::Program { path, snapshot_at },
+        (None, Some(file)) if snapshot_at.is_none() => Start::Restore(file),
+        _ => {
+            eprintln!(
+                "usage: papr-vmm [--kvm | --device PATH] [--vcpus N] [--snapshot-at EXITS FILE] PROGRAM.{{bin,elf}}\n       papr-vmm [--device PATH] --restore FILE"
+            );
+            std::process::exit(2);
+        }
     };
-    match run(&device, papr_cap, vcpus, &program) {
+    match run(&device, papr_cap, vcpus, &start) {
         Ok(status) => std::process::exit(status),
         Err(e) => {
             eprintln!("papr-vmm: {e}");
