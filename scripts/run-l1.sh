@@ -162,6 +162,14 @@ print(hex(x))')
 	echo "[rpn] the same papr-vmm on /dev/kvm (kvm-hv): hello printed, compute checksum $want"
 	awk '/^rpn: \/papr-vmm --kvm \/l2\/compute.bin/ { on = 1 }
 	     on && /^rpn:   papr-vmm: [0-9]* vCPUs/ { sub(/^rpn:   /, "[rpn]   kvm-hv: "); print; exit }' "$clean"
+	# A vCPU saved mid-run and resumed in a new VM of a new process ends
+	# as the straight run does: checksums and final registers.
+	for spec in 1:1000 1:60001 2:30000; do
+		result "snapshot vcpus=${spec%%:*} at=${spec#*:} save=0 resume=0 same=yes" ||
+			fail "snapshot and restore: $(grep "^RPN-RESULT snapshot vcpus=${spec%%:*} at=${spec#*:}" "$clean")"
+	done
+	echo "[rpn] compute saved after 1000 and 60001 exits (1 vCPU) and 30000 (2 vCPUs), restored in a new process: the same checksums and final registers as straight through"
+	sed -n 's/^rpn:   \(papr-vmm: \(saved\|restored\) .*\)/[rpn]   \1/p' "$clean"
 	ktap_ok=$(grep -c '^RPN-KTAP ok ' "$clean" || true)
 	ktap_bad=$(grep -c '^RPN-KTAP not ok ' "$clean" || true)
 	grep '^RPN-KTAP' "$clean" | sed 's/^RPN-KTAP /[rpn]   /'
