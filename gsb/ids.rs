@@ -37,7 +37,7 @@ impl ElemType {
 }
 
 /// The ID ranges the PAPR defines.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Class {
     /// 0x0001-0x0006: state of the whole guest.
     GuestWide,
@@ -453,29 +453,90 @@ const _: () = {
     }
 };
 
-/// The class and dense index of a raw ID, if it is a known one.
-const fn lookup(raw: u16) -> Option<(Class, usize)> {
+/// For each high byte of an ID, the one range of [`RANGES`] in it, or
+/// `NO_RANGE`: each range lies within one high byte, no two share one
+/// (checked here), so a lookup is one table read and a compare.
+const RANGE_OF_HIGH: [u8; 256] = {
+    let mut t = [NO_RANGE; 256];
     let mut i = 0;
     while i < RANGES.len() {
-        let (class, first, last, base) = RANGES[i];
-        if raw >= first && raw <= last {
-            return Some((class, base + (raw - first) as usize));
-        }
+        let (_, first, last, _) = RANGES[i];
+        let high = (first >> 8) as usize;
+        assert!(high == (last >> 8) as usize, "a range spans two high bytes");
+        assert!(t[high] == NO_RANGE, "two ranges share a high byte");
+        t[high] = i as u8;
         i += 1;
     }
-    None
+    t
+};
+const NO_RANGE: u8 = u8::MAX;
+
+/// The class and dense index of a raw ID, if it is a known one.
+const fn lookup(raw: u16) -> Option<(Class, usize)> {
+    let r = RANGE_OF_HIGH[(raw >> 8) as usize];
+    if r == NO_RANGE {
+        return None;
+    }
+    let (class, first, last, base) = RANGES[r as usize];
+    if raw >= first && raw <= last {
+        Some((class, base + (raw - first) as usize))
+    } else {
+        None
+    }
 }
 
-/// A known guest state ID. Only IDs in [`TABLE`] can be made, so every
-/// query on an `Id` has an answer.
+/// Each ID's element type and settable bits by dense index: [`ROWS`]'
+/// columns on their own, so that the per-exit paths read a few hundred
+/// bytes rather than the whole table.
+const TYPES: [ElemType; ID_COUNT] = {
+    let mut t = [ElemType::Be64; ID_COUNT];
+    let mut i = 0;
+    while i < ID_COUNT {
+        t[i] = ROWS[i].ty;
+        i += 1;
+    }
+    t
+};
+const SETTABLE: [u64; ID_COUNT] = {
+    let mut t = [0; ID_COUNT];
+    let mut i = 0;
+    while i < ID_COUNT {
+        t[i] = ROWS[i].settable;
+        i += 1;
+    }
+    t
+};
+
+/// A known guest state ID, with its dense index and class found once,
+/// when it is made: every query after is a field or a small table read
+/// (the per-exit paths make many).
+///
+/// # Invariants
+///
+/// `raw` is an ID of [`TABLE`], `index` its position there and `class`
+/// its range's class: only [`Id::new`] and the constructors built on it
+/// make an `Id`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Id(u16);
+pub struct Id {
+    raw: u16,
+    index: u8,
+    class: Class,
+}
+
+// Every dense index fits the `u8` an `Id` keeps.
+const _: () = assert!(ID_COUNT <= u8::MAX as usize + 1);
 
 impl Id {
     /// The ID for `raw`, or `None` where the PAPR defines none.
     pub const fn new(raw: u16) -> Option<Id> {
         match lookup(raw) {
-            Some(_) => Some(Id(raw)),
+            // INVARIANT: `lookup` found `raw` at `index`, in `class`'s
+            // range; the index fits a `u8` (asserted above).
+            Some((class, index)) => Some(Id {
+                raw,
+                index: index as u8,
+                class,
+            }),
             None => None,
         }
     }
@@ -490,13 +551,13 @@ impl Id {
 
     /// The ID at dense index `index` (`index < ID_COUNT`).
     pub fn from_index(index: usize) -> Option<Id> {
-        TABLE.get(index).map(|row| Id(row.id))
+        TABLE.get(index).and_then(|row| Id::new(row.id))
     }
 
     /// GPR `n` (0..=31).
     pub const fn gpr(n: u8) -> Option<Id> {
         if n < 32 {
-            Some(Id(0x1000 + n as u16))
+            Id::new(0x1000 + n as u16)
         } else {
             None
         }
@@ -512,7 +573,7 @@ impl Id {
     )]
     pub const fn vsr(n: u8) -> Option<Id> {
         if n < 64 {
-            Some(Id(0x3000 + n as u16))
+            Id::new(0x3000 + n as u16)
         } else {
             None
         }
@@ -520,16 +581,12 @@ impl Id {
 
     /// The raw 16-bit ID.
     pub const fn raw(self) -> u16 {
-        self.0
+        self.raw
     }
 
     /// The position of this ID in [`TABLE`] (and in an [`super::IdSet`]).
     pub const fn index(self) -> usize {
-        match lookup(self.0) {
-            Some((_, index)) => index,
-            // `Id`s are only made for known IDs.
-            None => unreachable!(),
-        }
+        self.index as usize
     }
 
     /// The row of [`TABLE`] for this ID.
@@ -539,10 +596,7 @@ impl Id {
 
     /// The range this ID is in.
     pub const fn class(self) -> Class {
-        match lookup(self.0) {
-            Some((class, _)) => class,
-            None => unreachable!(),
-        }
+        self.class
     }
 
     /// Which object the element belongs to.
@@ -558,7 +612,7 @@ impl Id {
 
     /// The layout of the element's data.
     pub fn ty(self) -> ElemType {
-        self.info().ty
+        TYPES[self.index()]
     }
 
     /// Bytes of data the element carries.
@@ -586,7 +640,7 @@ impl Id {
 
     /// The bits of a register element the L1 may set.
     pub fn settable(self) -> u64 {
-        self.info().settable
+        SETTABLE[self.index()]
     }
 
     /// `GPR0` to `GPR31`, indexed by register number.

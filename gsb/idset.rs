@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! A set of guest state IDs: a bitmap over the dense index of [`TABLE`].
+//! A set of guest state IDs: a bitmap over the dense index of
+//! [`super::ids::TABLE`].
 
-use super::ids::{Id, Scope, ID_COUNT, TABLE};
+use super::ids::{Id, Scope, ID_COUNT};
 use super::{ELEM_HEADER_SIZE, HEADER_SIZE};
 
 const WORDS: usize = ID_COUNT.div_ceil(64);
@@ -104,7 +105,7 @@ impl IdSet {
         HEADER_SIZE
             + self
                 .iter()
-                .map(|id| ELEM_HEADER_SIZE + TABLE[id.index()].ty.size())
+                .map(|id| ELEM_HEADER_SIZE + id.size())
                 .sum::<usize>()
     }
 }
