@@ -12,7 +12,8 @@
 //!   access and settable bits; [`Id`] is a known ID.
 //! - [`value`]: typed values and their byte layouts.
 //! - [`Writer`]: builds a buffer in storage the caller owns.
-//! - [`Parsed`]: checks an untrusted buffer and indexes it.
+//! - [`Parsed`]: checks an untrusted buffer and indexes it; [`RunOutput`]
+//!   checks a run-output buffer in one pass, for the per-exit path.
 //! - [`IdSet`]: a set of IDs.
 //! - [`Message`]: state that fills and refreshes from buffers.
 //!
@@ -32,7 +33,7 @@ pub use error::GsbError;
 pub use ids::Id;
 pub use idset::IdSet;
 pub use message::Message;
-pub use parser::{Parsed, Trailing};
+pub use parser::{Parsed, RunOutput, Trailing};
 pub use value::Value;
 pub use writer::Writer;
 

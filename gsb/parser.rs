@@ -35,28 +35,6 @@ fn be16(b: &[u8], at: usize) -> u16 {
 }
 
 impl<'a> Parsed<'a> {
-    /// Checks a run-output buffer of H_GUEST_RUN_VCPU (unused space after
-    /// the elements allowed) and indexes it. Beyond [`Parsed::parse`]:
-    /// every element must be the vCPU's thread-wide state and not a meta
-    /// element (an L0 could otherwise rewrite the L1's record of its run
-    /// buffers or VPA), and every ID of `required`, the registers the exit
-    /// brings, must be there.
-    pub fn parse_run_output(buf: &'a [u8], required: &[Id]) -> Result<Parsed<'a>, GsbError> {
-        let p = Parsed::parse(buf, Trailing::Allow)?;
-        for (index, (id, _)) in (0u32..).zip(p.iter()) {
-            if id.scope() != Scope::Thread || id.class() == Class::Meta {
-                return Err(GsbError::NotRunOutput {
-                    index,
-                    id: id.raw(),
-                });
-            }
-        }
-        match required.iter().find(|id| !p.contains(**id)) {
-            Some(id) => Err(GsbError::Missing { id: id.raw() }),
-            None => Ok(p),
-        }
-    }
-
     /// Checks `buf` and indexes its elements. Never reads outside `buf`.
     pub fn parse(buf: &'a [u8], trailing: Trailing) -> Result<Parsed<'a>, GsbError> {
         let Some(header) = buf.get(..HEADER_SIZE) else {
@@ -124,6 +102,10 @@ impl<'a> Parsed<'a> {
     }
 
     /// Bytes the header and elements take.
+    #[cfg_attr(
+        CONFIG_RUST,
+        expect(dead_code, reason = "used by the host crate's tests and fuzz target")
+    )]
     pub fn len(&self) -> usize {
         self.end
     }
@@ -182,6 +164,118 @@ impl<'a> Parsed<'a> {
             }
         }
         s
+    }
+
+    /// The elements in buffer order.
+    pub fn iter(&self) -> impl Iterator<Item = (Id, Value)> + '_ {
+        let mut at = HEADER_SIZE;
+        (0..self.count).filter_map(move |_| {
+            // Checked by `parse`: a known ID, its size, within `buf`.
+            let id = Id::new(be16(self.buf, at))?;
+            let size = id.size();
+            let data = at + ELEM_HEADER_SIZE;
+            at = data + size;
+            Some((id, Value::decode(id.ty(), &self.buf[data..data + size])))
+        })
+    }
+}
+
+/// A checked run-output buffer of H_GUEST_RUN_VCPU: what [`Parsed`]
+/// checks, and beyond it, every element is the vCPU's thread-wide state
+/// and not a meta element (an L0 could otherwise rewrite the L1's record
+/// of its run buffers or VPA), and the registers the exit brings are
+/// there. Made for the per-exit path: one pass over the few elements an
+/// exit brings, no index by ID (iteration is what the caller needs).
+pub struct RunOutput<'a> {
+    buf: &'a [u8],
+    count: u32,
+    end: usize,
+    ids: IdSet,
+}
+
+impl<'a> RunOutput<'a> {
+    /// Checks `buf` (unused space after the elements allowed): elements
+    /// complete, of known IDs and their sizes, each once, thread-wide and
+    /// not meta; every ID of `required` there. Never reads outside `buf`.
+    pub fn parse(buf: &'a [u8], required: &[Id]) -> Result<RunOutput<'a>, GsbError> {
+        let Some(header) = buf.get(..HEADER_SIZE) else {
+            return Err(GsbError::ShortHeader { len: buf.len() });
+        };
+        let count = u32::from_be_bytes([header[0], header[1], header[2], header[3]]);
+        let mut ids = IdSet::new();
+        let mut at = HEADER_SIZE;
+        for index in 0..count {
+            if buf.len() - at < ELEM_HEADER_SIZE {
+                return Err(GsbError::Truncated { index, id: None });
+            }
+            let raw = be16(buf, at);
+            let len = be16(buf, at + 2);
+            let Some(id) = Id::new(raw) else {
+                return Err(GsbError::UnknownId { index, id: raw });
+            };
+            let size = id.size();
+            if usize::from(len) != size {
+                return Err(GsbError::BadLength {
+                    index,
+                    id: raw,
+                    len,
+                    // Element sizes are at most 24 (`ElemType::size`).
+                    expected: size as u16,
+                });
+            }
+            let data = at + ELEM_HEADER_SIZE;
+            if buf.len() - data < size {
+                return Err(GsbError::Truncated {
+                    index,
+                    id: Some(raw),
+                });
+            }
+            if ids.test(id) {
+                return Err(GsbError::Duplicate { index, id: raw });
+            }
+            if id.scope() != Scope::Thread || id.class() == Class::Meta {
+                return Err(GsbError::NotRunOutput { index, id: raw });
+            }
+            ids.set(id);
+            at = data + size;
+        }
+        match required.iter().find(|id| !ids.test(**id)) {
+            Some(id) => Err(GsbError::Missing { id: id.raw() }),
+            None => Ok(RunOutput {
+                buf,
+                count,
+                end: at,
+                ids,
+            }),
+        }
+    }
+
+    /// The number of elements.
+    pub fn count(&self) -> u32 {
+        self.count
+    }
+
+    /// Bytes the header and elements take.
+    pub fn len(&self) -> usize {
+        self.end
+    }
+
+    /// Whether the buffer has no elements.
+    #[cfg_attr(
+        CONFIG_RUST,
+        expect(dead_code, reason = "used by the host crate's tests")
+    )]
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// The IDs present.
+    #[cfg_attr(
+        CONFIG_RUST,
+        expect(dead_code, reason = "used by the host crate's tests and fuzz target")
+    )]
+    pub fn ids(&self) -> IdSet {
+        self.ids
     }
 
     /// The elements in buffer order.

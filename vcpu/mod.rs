@@ -25,7 +25,9 @@ pub(crate) mod stats;
 
 pub(crate) use guest::{live as live_guests, Guest, SharedVcpu};
 
-use crate::gsb::{ids::Scope, value::BufferInfo, Id, IdSet, Parsed, Trailing, Value, Writer};
+use crate::gsb::{
+    ids::Scope, value::BufferInfo, Id, IdSet, Parsed, RunOutput, Trailing, Value, Writer,
+};
 use crate::hcall::{self, mem::L0Mem, Tally};
 use cache::StateCache;
 use kernel::prelude::*;
@@ -459,7 +461,7 @@ impl Vcpu {
         // The L0 applied the input before running.
         self.cache.mark_clean();
         self.cache.invalidate_clean();
-        let out = match Parsed::parse_run_output(&self.run_out, exit.registers()) {
+        let out = match RunOutput::parse(&self.run_out, exit.registers()) {
             Ok(out) => out,
             Err(e) => {
                 stats::record_failure();

@@ -6,7 +6,7 @@ use rpn_gsb::gsb::ids::Scope;
 use rpn_gsb::gsb::ids::{Access, Class, ElemType, ID_COUNT, LPCR_SETTABLE, MSR_SETTABLE, TABLE};
 use rpn_gsb::gsb::message::HostWideCounters;
 use rpn_gsb::gsb::value::{BufferInfo, PartitionTable, ProcessTable, Vec128};
-use rpn_gsb::gsb::{GsbError, Id, IdSet, Message, Parsed, Trailing, Value, Writer};
+use rpn_gsb::gsb::{GsbError, Id, IdSet, Message, Parsed, RunOutput, Trailing, Value, Writer};
 
 /// The PAPR's ranges, as the issue lists them: (first, last, class, type
 /// of every ID in the range where it has one).
@@ -469,8 +469,9 @@ fn run_output_takes_only_the_vcpus_state() {
     // What a conforming L0 writes, with unused space after it.
     let mut ok = buf(1, &[(0x1003, &eight)]);
     ok.resize(256, 0);
-    let p = Parsed::parse_run_output(&ok, &required).unwrap();
-    assert_eq!(p.get(gpr3), Some(Value::Be64(5)));
+    let p = RunOutput::parse(&ok, &required).unwrap();
+    assert_eq!(p.iter().collect::<Vec<_>>(), [(gpr3, Value::Be64(5))]);
+    assert_eq!(p.len(), 4 + 4 + 8);
     // Foreign scopes and meta elements, each named by index and ID.
     for (raw, data) in [
         (0x0004u16, &eight[..]), // TB_OFFSET: guest-wide
@@ -481,7 +482,7 @@ fn run_output_takes_only_the_vcpus_state() {
     ] {
         let b = buf(2, &[(0x1003, &eight), (raw, data)]);
         assert_eq!(
-            Parsed::parse_run_output(&b, &required).err(),
+            RunOutput::parse(&b, &required).err(),
             Some(GsbError::NotRunOutput { index: 1, id: raw }),
             "{raw:#06x}"
         );
@@ -489,14 +490,43 @@ fn run_output_takes_only_the_vcpus_state() {
     // A cleared buffer (an L0 that wrote nothing) lacks the registers.
     let stale = [0u8; 64];
     assert_eq!(
-        Parsed::parse_run_output(&stale, &required).err(),
+        RunOutput::parse(&stale, &required).err(),
         Some(GsbError::Missing { id: 0x1003 })
     );
     // ... which an exit that brings none does not need.
-    assert!(Parsed::parse_run_output(&stale, &[]).unwrap().is_empty());
+    assert!(RunOutput::parse(&stale, &[]).unwrap().is_empty());
     // Malformed stays malformed.
     assert!(matches!(
-        Parsed::parse_run_output(&buf(3, &[(0x1003, &eight)]), &required),
+        RunOutput::parse(&buf(3, &[(0x1003, &eight)]), &required),
         Err(GsbError::Truncated { index: 1, .. })
     ));
+}
+
+/// The run-output reader refuses malformed buffers exactly as the full
+/// parser does (same error, same element), and takes the same elements
+/// from a good one.
+#[test]
+fn run_output_checks_as_the_parser_does() {
+    let eight = 7u64.to_be_bytes();
+    let cases: Vec<Vec<u8>> = vec![
+        vec![0, 0],                                          // short header
+        buf(2, &[(0x1003, &eight)]),                         // count past the bytes
+        buf(1, &[(0x0007, &eight)]),                         // unknown ID
+        buf(1, &[(0x1003, &eight[..4])]),                    // bad length
+        buf(2, &[(0x1003, &eight), (0x1003, &eight)]),       // duplicate
+        buf(2, &[(0x1003, &eight), (0x2000, &eight[..4])]),  // good
+        buf(1, &[(0x3000, &[1u8; 16])]),                     // good vector
+    ];
+    for b in cases {
+        let full = Parsed::parse(&b, Trailing::Allow);
+        let lean = RunOutput::parse(&b, &[]);
+        match (&full, &lean) {
+            (Ok(p), Ok(r)) => {
+                assert_eq!(p.iter().collect::<Vec<_>>(), r.iter().collect::<Vec<_>>());
+                assert_eq!((p.count(), p.len(), p.ids()), (r.count(), r.len(), r.ids()));
+            }
+            (Err(e), Err(f)) => assert_eq!(e, f, "{b:?}"),
+            _ => panic!("they disagree on {b:?}"),
+        }
+    }
 }

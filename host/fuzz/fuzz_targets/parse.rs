@@ -7,13 +7,28 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use rpn_gsb::gsb::{Parsed, Trailing, Writer};
+use rpn_gsb::gsb::ids::{Class, Scope};
+use rpn_gsb::gsb::{Parsed, RunOutput, Trailing, Writer};
 
 fuzz_target!(|data: &[u8]| {
     let _ = Parsed::parse(data, Trailing::Reject);
+    // The run-output reader takes exactly what the parser takes, less
+    // what is not the vCPU's thread-wide, non-meta state.
+    let lean = RunOutput::parse(data, &[]);
     let Ok(p) = Parsed::parse(data, Trailing::Allow) else {
+        assert!(lean.is_err());
         return;
     };
+    let vcpus_own = p
+        .iter()
+        .all(|(id, _)| id.scope() == Scope::Thread && id.class() != Class::Meta);
+    match lean {
+        Ok(r) => {
+            assert!(vcpus_own);
+            assert!(r.iter().eq(p.iter()));
+        }
+        Err(_) => assert!(!vcpus_own),
+    }
     let elems: Vec<_> = p.iter().collect();
     assert_eq!(elems.len() as u32, p.count());
     assert!(p.len() <= data.len());
