@@ -7,7 +7,7 @@ use super::{anon::AnonFile, one_reg::Request, regs, state, vm::Vm};
 use crate::gsb::{ids::Scope, Id, IdSet, Value};
 use crate::platform::{check_signal, timebase};
 use crate::vcpu::{exit::Exit, SharedVcpu};
-use core::mem::size_of;
+use core::mem::{offset_of, size_of, size_of_val};
 use kernel::{
     bindings,
     mm::virt::VmaNew,
@@ -27,6 +27,17 @@ const HDEC_SLICE_TICKS: u64 = 5_120_000;
 /// GPR3-GPR12 as `KVM_EXIT_PAPR_HCALL` has them: `nr` in GPR3, `args` in
 /// GPR4 onwards.
 const HCALL_ARGS: usize = 9;
+
+/// `H_SUCCESS`, as the L2 reads it in GPR3.
+const H_SUCCESS: u64 = bindings::H_SUCCESS as u64;
+
+/// Whether the hypervisor call in `gprs` (GPR3 the call, GPR4 on its
+/// arguments) is one the kernel answers without the VMM: H_CONFER with
+/// target -1 ("any other vCPU"), which KVM answers in the kernel too and
+/// which has nothing for a VMM to do. Every other call goes to the VMM.
+fn in_kernel(gprs: &[u64; 1 + HCALL_ARGS]) -> bool {
+    gprs[0] == u64::from(bindings::H_CONFER) && gprs[1] == u64::MAX
+}
 
 /// `struct kvm_enable_cap`, as read from userspace.
 #[repr(transparent)]
@@ -140,19 +151,54 @@ impl VcpuFd {
         Ok(0)
     }
 
-    /// Copies the page's `struct kvm_run` into `run`.
-    fn load(&self, run: &mut uapi::kvm_run) -> Result {
-        let dst = core::ptr::from_mut(run).cast::<u8>();
-        // SAFETY: `dst` is `size_of::<kvm_run>()` writable bytes; the page
-        // is ours and holds at least that many (asserted in `new`).
-        unsafe { self.page.read_raw(dst, 0, size_of::<uapi::kvm_run>()) }
+    /// Copies what `KVM_RUN` reads of the page's `struct kvm_run` into
+    /// `run`: `immediate_exit` and, after a hypervisor call, the exit
+    /// union (the answer). Not the whole struct: on every exit it would be
+    /// 2 KiB each way.
+    fn load(&self, run: &mut uapi::kvm_run, hcall_pending: bool) -> Result {
+        self.copy_in(run, offset_of!(uapi::kvm_run, immediate_exit__unsafe), 1)?;
+        if hcall_pending {
+            let union_len = size_of_val(&run.__bindgen_anon_1);
+            self.copy_in(run, offset_of!(uapi::kvm_run, __bindgen_anon_1), union_len)?;
+        }
+        Ok(())
     }
 
-    /// Copies `run` into the page, for userspace to read.
+    /// Copies what `KVM_RUN` writes of `run` into the page, for userspace
+    /// to read: the exit reason and the exit union.
     fn store(&self, run: &uapi::kvm_run) -> Result {
-        let src = core::ptr::from_ref(run).cast::<u8>();
-        // SAFETY: as in `load`, the other way.
-        unsafe { self.page.write_raw(src, 0, size_of::<uapi::kvm_run>()) }
+        self.copy_out(run, offset_of!(uapi::kvm_run, exit_reason), size_of::<u32>())?;
+        let union_len = size_of_val(&run.__bindgen_anon_1);
+        self.copy_out(run, offset_of!(uapi::kvm_run, __bindgen_anon_1), union_len)
+    }
+
+    /// Copies bytes `at..at + len` of the page's `struct kvm_run` into the
+    /// same bytes of `run`.
+    fn copy_in(&self, run: &mut uapi::kvm_run, at: usize, len: usize) -> Result {
+        if at + len > size_of::<uapi::kvm_run>() {
+            return Err(EINVAL);
+        }
+        // SAFETY: `at + len` is within `run` (checked above), so `dst` is
+        // `len` writable bytes of it; every field is plain integers, so any
+        // bytes are values. The page holds the whole struct (asserted in
+        // `new`).
+        unsafe {
+            let dst = core::ptr::from_mut(run).cast::<u8>().add(at);
+            self.page.read_raw(dst, at, len)
+        }
+    }
+
+    /// Copies bytes `at..at + len` of `run` into the page.
+    fn copy_out(&self, run: &uapi::kvm_run, at: usize, len: usize) -> Result {
+        if at + len > size_of::<uapi::kvm_run>() {
+            return Err(EINVAL);
+        }
+        // SAFETY: as in `copy_in`, the other way; `src` is `len` readable
+        // bytes of `run`.
+        unsafe {
+            let src = core::ptr::from_ref(run).cast::<u8>().add(at);
+            self.page.write_raw(src, at, len)
+        }
     }
 
     /// `KVM_RUN`: runs the vCPU until an exit for userspace (below), a
@@ -161,7 +207,7 @@ impl VcpuFd {
     ///
     /// - `sc 1` in the L2: `KVM_EXIT_PAPR_HCALL` with `nr` and `args`, as
     ///   KVM fills it; `ret` and `args` go back to GPR3-GPR12 on the next
-    ///   `KVM_RUN`.
+    ///   `KVM_RUN`. H_CONFER(-1) is answered here (`in_kernel`).
     /// - HDEC expiry and interrupts for the L1 (external, hypervisor
     ///   virtualization): handled here, the run goes on.
     /// - any other exit (an access outside every slot, an emulation
@@ -172,7 +218,7 @@ impl VcpuFd {
     fn run(&self) -> Result<isize> {
         let mut st = self.state.lock();
         let st = &mut *st;
-        self.load(&mut st.run)?;
+        self.load(&mut st.run, st.hcall_pending)?;
         if st.hcall_pending {
             // SAFETY: `papr_hcall` is plain integers: any bytes are a value.
             let h = unsafe { st.run.__bindgen_anon_1.papr_hcall };
@@ -220,6 +266,12 @@ impl VcpuFd {
                     Exit::FacilityUnavailable => reg(Id::HFSCR),
                     _ => 0,
                 };
+                if exit == Exit::HypervisorCall && in_kernel(&gprs) {
+                    // Answered here: H_SUCCESS in GPR3, and the run goes
+                    // on, as KVM does.
+                    v.set(Id::GPRS[3], Value::Be64(H_SUCCESS))?;
+                    continue;
+                }
                 (exit, (gprs, why, reg(Id::NIA)))
             };
             match exit {
