@@ -7,7 +7,8 @@
 #ifndef RPN_L2_PAPR_H
 #define RPN_L2_PAPR_H
 
-/* PAPR console calls (asm/hvcall.h numbers). */
+/* PAPR calls (asm/hvcall.h numbers). */
+#define RPN_H_CONFER		0xE4	/* r4 target (-1: any), r5 dispatch count */
 #define RPN_H_GET_TERM_CHAR	0x54	/* r4 termno; out: r4 count, r5-r6 chars */
 #define RPN_H_PUT_TERM_CHAR	0x58	/* r4 termno, r5 count (<= 16), r6-r7 chars */
 
@@ -19,6 +20,9 @@
 /* PAPR statuses the VMM answers with. */
 #define RPN_H_SUCCESS		0
 #define RPN_H_FUNCTION		(-2)
+
+/* How many calls the exit benchmarks (ticks, confer) make. */
+#define RPN_BENCH_LOOPS		20000
 
 /* Where papr-vmm loads a program (guest real) and how much memory it gives. */
 #define RPN_L2_LOAD_ADDR	0x0
