@@ -42,6 +42,8 @@ pub(crate) struct Debugfs {
     _runs: Pin<KBox<File<()>>>,
     _payloads: Pin<KBox<File<Mutex<Option<u32>>>>>,
     _bench: Pin<KBox<File<Mutex<Option<bench::Report>>>>>,
+    #[cfg(CONFIG_KVM_BOOK3S_64_HANDLER)]
+    _codec: Pin<KBox<File<Mutex<Option<super::codec::Report>>>>>,
     /// The module's own: while one of its files is open, the module
     /// cannot be unloaded (the last close calls into it).
     _dir: Dir<Module<crate::LocalModule>>,
@@ -81,6 +83,11 @@ impl Debugfs {
             )?,
             _bench: KBox::pin_init(
                 dir.read_write_callback_file(c"bench", new_mutex!(None), &show_bench, &run_bench),
+                GFP_KERNEL,
+            )?,
+            #[cfg(CONFIG_KVM_BOOK3S_64_HANDLER)]
+            _codec: KBox::pin_init(
+                dir.read_write_callback_file(c"codec", new_mutex!(None), &show_codec, &run_codec),
                 GFP_KERNEL,
             )?,
             _dir: dir,
@@ -235,5 +242,43 @@ fn run_bench(last: &Mutex<Option<bench::Report>>, reader: &mut UserSliceReader) 
         alone % 100
     );
     *last.lock() = Some(r);
+    Ok(())
+}
+
+/// `codec`: the last codec benchmark's figures, `<key> <value>` lines:
+/// ticks per operation of each, and ours as a percentage of the C's.
+#[cfg(CONFIG_KVM_BOOK3S_64_HANDLER)]
+fn show_codec(
+    last: &Mutex<Option<super::codec::Report>>,
+    f: &mut fmt::Formatter<'_>,
+) -> fmt::Result {
+    let Some(r) = *last.lock() else {
+        return writeln!(f, "not run");
+    };
+    let per = |ticks: u64| ticks / u64::from(r.iterations.max(1));
+    writeln!(f, "iterations {}", r.iterations)?;
+    writeln!(f, "encode_elements {}", r.encoded)?;
+    writeln!(f, "encode_rust_ticks {}", per(r.encode_rust_ticks))?;
+    writeln!(f, "encode_c_ticks {}", per(r.encode_c_ticks))?;
+    write_percent(
+        f,
+        "encode_rust_over_c_percent",
+        bench::hundredths(r.encode_rust_ticks * 100, r.encode_c_ticks),
+    )?;
+    writeln!(f, "parse_elements {}", r.parsed)?;
+    writeln!(f, "parse_rust_ticks {}", per(r.parse_rust_ticks))?;
+    writeln!(f, "parse_c_ticks {}", per(r.parse_c_ticks))?;
+    write_percent(
+        f,
+        "parse_rust_over_c_percent",
+        bench::hundredths(r.parse_rust_ticks * 100, r.parse_c_ticks),
+    )
+}
+
+/// A write of N to `codec`: runs the codec benchmark N times over.
+#[cfg(CONFIG_KVM_BOOK3S_64_HANDLER)]
+fn run_codec(last: &Mutex<Option<super::codec::Report>>, reader: &mut UserSliceReader) -> Result {
+    let iterations = read_number(reader)?;
+    *last.lock() = Some(super::codec::run(iterations)?);
     Ok(())
 }

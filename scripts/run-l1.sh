@@ -170,6 +170,14 @@ print(hex(x))')
 	done
 	echo "[rpn] compute saved after 1000 and 60001 exits (1 vCPU) and 30000 (2 vCPUs), restored in a new process: the same checksums and final registers as straight through"
 	sed -n 's/^rpn:   \(papr-vmm: \(saved\|restored\) .*\)/[rpn]   \1/p' "$clean"
+	# The codec against the kernel's C library: printed, not asserted.
+	line=$(sed -n 's/^RPN-RESULT codec //p' "$clean")
+	case $line in
+	encode=[0-9]*\ parse=[0-9]*) ;;
+	*) fail "codec benchmark: ${line:-no result}" ;;
+	esac
+	echo "[rpn] codec, ours / the kernel's C library, same boot: encode the full vCPU state ${line%% *}%, parse a hypervisor-call exit ${line##* }%" | sed 's/encode=//; s/parse=//'
+	sed -n 's/^rpn:   \(\(encode\|parse\)_\(rust\|c\)_ticks .*\)/[rpn]   \1/p' "$clean"
 	# The head-to-head with kvm-hv: printed, not asserted (issue 12).
 	python3 scripts/compare.py "$clean" || fail "the comparison with /dev/kvm did not run"
 	ktap_ok=$(grep -c '^RPN-KTAP ok ' "$clean" || true)
