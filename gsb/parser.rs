@@ -191,9 +191,18 @@ pub struct RunOutput<'a> {
     count: u32,
     end: usize,
     ids: IdSet,
+    /// The first `kept_len` elements' IDs and data offsets, as the check
+    /// found them, so that taking them reads no header again (an exit
+    /// brings ten or so; at most [`RunOutput::KEPT`] are kept, and none
+    /// after one whose offset does not fit).
+    kept: [(Id, u16); RunOutput::KEPT],
+    kept_len: usize,
 }
 
 impl<'a> RunOutput<'a> {
+    /// Elements whose place [`RunOutput::parse`] keeps.
+    const KEPT: usize = 16;
+
     /// Checks `buf` (unused space after the elements allowed): elements
     /// complete, of known IDs and their sizes, each once, thread-wide and
     /// not meta; every ID of `required` there. Never reads outside `buf`.
@@ -203,6 +212,8 @@ impl<'a> RunOutput<'a> {
         };
         let count = u32::from_be_bytes([header[0], header[1], header[2], header[3]]);
         let mut ids = IdSet::new();
+        let mut kept = [(Id::GPR0, 0u16); RunOutput::KEPT];
+        let mut kept_len = 0;
         let mut at = HEADER_SIZE;
         for index in 0..count {
             if buf.len() - at < ELEM_HEADER_SIZE {
@@ -237,6 +248,12 @@ impl<'a> RunOutput<'a> {
                 return Err(GsbError::NotRunOutput { index, id: raw });
             }
             ids.set(id);
+            if kept_len == index as usize {
+                if let (Some(k), Ok(off)) = (kept.get_mut(kept_len), u16::try_from(data)) {
+                    *k = (id, off);
+                    kept_len += 1;
+                }
+            }
             at = data + size;
         }
         match required.iter().find(|id| !ids.test(**id)) {
@@ -246,6 +263,8 @@ impl<'a> RunOutput<'a> {
                 count,
                 end: at,
                 ids,
+                kept,
+                kept_len,
             }),
         }
     }
@@ -281,13 +300,17 @@ impl<'a> RunOutput<'a> {
     /// The elements in buffer order.
     pub fn iter(&self) -> impl Iterator<Item = (Id, Value)> + '_ {
         let mut at = HEADER_SIZE;
-        (0..self.count).filter_map(move |_| {
-            // Checked by `parse`: a known ID, its size, within `buf`.
-            let id = Id::new(be16(self.buf, at))?;
-            let size = id.size();
-            let data = at + ELEM_HEADER_SIZE;
+        (0..self.count).filter_map(move |index| {
+            // Checked by `parse`: a known ID, its size, within `buf`; the
+            // first ones' IDs and places kept.
+            let (id, data) = match self.kept[..self.kept_len].get(index as usize) {
+                Some((id, off)) => (*id, usize::from(*off)),
+                None => (Id::new(be16(self.buf, at))?, at + ELEM_HEADER_SIZE),
+            };
+            let ty = id.ty();
+            let size = ty.size();
             at = data + size;
-            Some((id, Value::decode(id.ty(), &self.buf[data..data + size])))
+            Some((id, Value::decode(ty, self.buf.get(data..data + size)?)))
         })
     }
 }

@@ -167,7 +167,11 @@ impl VcpuFd {
     /// Copies what `KVM_RUN` writes of `run` into the page, for userspace
     /// to read: the exit reason and the exit union.
     fn store(&self, run: &uapi::kvm_run) -> Result {
-        self.copy_out(run, offset_of!(uapi::kvm_run, exit_reason), size_of::<u32>())?;
+        self.copy_out(
+            run,
+            offset_of!(uapi::kvm_run, exit_reason),
+            size_of::<u32>(),
+        )?;
         let union_len = size_of_val(&run.__bindgen_anon_1);
         self.copy_out(run, offset_of!(uapi::kvm_run, __bindgen_anon_1), union_len)
     }

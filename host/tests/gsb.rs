@@ -509,13 +509,13 @@ fn run_output_takes_only_the_vcpus_state() {
 fn run_output_checks_as_the_parser_does() {
     let eight = 7u64.to_be_bytes();
     let cases: Vec<Vec<u8>> = vec![
-        vec![0, 0],                                          // short header
-        buf(2, &[(0x1003, &eight)]),                         // count past the bytes
-        buf(1, &[(0x0007, &eight)]),                         // unknown ID
-        buf(1, &[(0x1003, &eight[..4])]),                    // bad length
-        buf(2, &[(0x1003, &eight), (0x1003, &eight)]),       // duplicate
-        buf(2, &[(0x1003, &eight), (0x2000, &eight[..4])]),  // good
-        buf(1, &[(0x3000, &[1u8; 16])]),                     // good vector
+        vec![0, 0],                                         // short header
+        buf(2, &[(0x1003, &eight)]),                        // count past the bytes
+        buf(1, &[(0x0007, &eight)]),                        // unknown ID
+        buf(1, &[(0x1003, &eight[..4])]),                   // bad length
+        buf(2, &[(0x1003, &eight), (0x1003, &eight)]),      // duplicate
+        buf(2, &[(0x1003, &eight), (0x2000, &eight[..4])]), // good
+        buf(1, &[(0x3000, &[1u8; 16])]),                    // good vector
     ];
     for b in cases {
         let full = Parsed::parse(&b, Trailing::Allow);
