@@ -34,6 +34,38 @@ fn be16(b: &[u8], at: usize) -> u16 {
     u16::from_be_bytes([b[at], b[at + 1]])
 }
 
+/// Checks element `index`, which starts at `at` (within `buf`): its header
+/// within `buf`, a known ID, the ID's size as its length, its data within
+/// `buf`. Returns the ID, where its data starts and its size.
+fn element_at(buf: &[u8], at: usize, index: u32) -> Result<(Id, usize, usize), GsbError> {
+    if buf.len() - at < ELEM_HEADER_SIZE {
+        return Err(GsbError::Truncated { index, id: None });
+    }
+    let raw = be16(buf, at);
+    let len = be16(buf, at + 2);
+    let Some(id) = Id::new(raw) else {
+        return Err(GsbError::UnknownId { index, id: raw });
+    };
+    let size = id.size();
+    if usize::from(len) != size {
+        return Err(GsbError::BadLength {
+            index,
+            id: raw,
+            len,
+            // Element sizes are at most 24 (`ElemType::size`).
+            expected: size as u16,
+        });
+    }
+    let data = at + ELEM_HEADER_SIZE;
+    if buf.len() - data < size {
+        return Err(GsbError::Truncated {
+            index,
+            id: Some(raw),
+        });
+    }
+    Ok((id, data, size))
+}
+
 impl<'a> Parsed<'a> {
     /// Checks `buf` and indexes its elements. Never reads outside `buf`.
     pub fn parse(buf: &'a [u8], trailing: Trailing) -> Result<Parsed<'a>, GsbError> {
@@ -49,31 +81,8 @@ impl<'a> Parsed<'a> {
         };
         let mut at = HEADER_SIZE;
         for index in 0..count {
-            if buf.len() - at < ELEM_HEADER_SIZE {
-                return Err(GsbError::Truncated { index, id: None });
-            }
-            let raw = be16(buf, at);
-            let len = be16(buf, at + 2);
-            let Some(id) = Id::new(raw) else {
-                return Err(GsbError::UnknownId { index, id: raw });
-            };
-            let size = id.size();
-            if usize::from(len) != size {
-                return Err(GsbError::BadLength {
-                    index,
-                    id: raw,
-                    len,
-                    // Element sizes are at most 24 (`ElemType::size`).
-                    expected: size as u16,
-                });
-            }
-            let data = at + ELEM_HEADER_SIZE;
-            if buf.len() - data < size {
-                return Err(GsbError::Truncated {
-                    index,
-                    id: Some(raw),
-                });
-            }
+            let (id, data, size) = element_at(buf, at, index)?;
+            let raw = id.raw();
             let slot = &mut p.data_at[id.index()];
             if *slot != 0 {
                 return Err(GsbError::Duplicate { index, id: raw });
@@ -216,31 +225,8 @@ impl<'a> RunOutput<'a> {
         let mut kept_len = 0;
         let mut at = HEADER_SIZE;
         for index in 0..count {
-            if buf.len() - at < ELEM_HEADER_SIZE {
-                return Err(GsbError::Truncated { index, id: None });
-            }
-            let raw = be16(buf, at);
-            let len = be16(buf, at + 2);
-            let Some(id) = Id::new(raw) else {
-                return Err(GsbError::UnknownId { index, id: raw });
-            };
-            let size = id.size();
-            if usize::from(len) != size {
-                return Err(GsbError::BadLength {
-                    index,
-                    id: raw,
-                    len,
-                    // Element sizes are at most 24 (`ElemType::size`).
-                    expected: size as u16,
-                });
-            }
-            let data = at + ELEM_HEADER_SIZE;
-            if buf.len() - data < size {
-                return Err(GsbError::Truncated {
-                    index,
-                    id: Some(raw),
-                });
-            }
+            let (id, data, size) = element_at(buf, at, index)?;
+            let raw = id.raw();
             if ids.test(id) {
                 return Err(GsbError::Duplicate { index, id: raw });
             }
