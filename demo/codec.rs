@@ -176,11 +176,17 @@ pub(crate) fn run(iterations: u32) -> Result<Report> {
     r.parse_rust_ticks = timebase().wrapping_sub(start);
     let mut c_in = CBuffer::new(len)?;
     c_in.reset();
-    // SAFETY: a live buffer of `len` bytes of capacity: the elements go
-    // in after its header, which the reset above left empty.
+    let body = len - crate::gsb::HEADER_SIZE;
+    // SAFETY: a live buffer (type invariant of `CBuffer`); the library
+    // returns room for `body` bytes after what it holds, or NULL.
+    let dst = unsafe { bindings::kvmppc_gsb_put(c_in.0, body) }.cast::<u8>();
+    if dst.is_null() {
+        return Err(ENOMEM);
+    }
+    // SAFETY: `dst` is `body` writable bytes of the C buffer, `out` holds
+    // `len` bytes, and the header the reset emptied gets the count.
     unsafe {
-        let dst = bindings::kvmppc_gsb_put(c_in.0, len - 4).cast::<u8>();
-        core::ptr::copy_nonoverlapping(out.as_ptr().add(4), dst, len - 4);
+        core::ptr::copy_nonoverlapping(out.as_ptr().add(crate::gsb::HEADER_SIZE), dst, body);
         (*(*c_in.0).hdr).nelems = (regs.len() as u32).to_be();
     }
     let mut parser = KBox::new(
