@@ -4,7 +4,7 @@
 //! device of ours, `/dev/papr-nested`, so that a VMM written for
 //! `/dev/kvm` runs on this module by opening another path.
 //!
-//! Implemented so far (Documentation/kvm-api.rst has the table):
+//! What is implemented (Documentation/kvm-api.rst has the table):
 //!
 //! - on the device: `KVM_GET_API_VERSION` (12), `KVM_CHECK_EXTENSION`
 //!   (true for what is implemented, nothing else), `KVM_CREATE_VM` (type
