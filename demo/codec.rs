@@ -81,12 +81,7 @@ impl Drop for CBuffer {
 
 /// The elements a snapshot of a vCPU holds, with values the L1 may set.
 fn full_state() -> Result<KVec<(Id, Value)>> {
-    let mut ids = IdSet::of_scope(Scope::Thread);
-    for id in IdSet::of_scope(Scope::Thread).iter() {
-        if id.names_l1_memory() || id.is_read_only() {
-            ids.clear(id);
-        }
-    }
+    let ids = IdSet::settable_of_scope(Scope::Thread);
     let mut out = KVec::with_capacity(ids.len(), GFP_KERNEL)?;
     for (n, id) in (1u64..).zip(ids.iter()) {
         let v = match Value::zero(id.ty()) {

@@ -72,6 +72,18 @@ pub enum GsbError {
         /// The ID's scope.
         got: Scope,
     },
+    /// An element whose value is, or holds, an L1 real address the L0
+    /// keeps using ([`super::Id::names_l1_memory`]): only its owner sets
+    /// it, and no user of the L1 reaches it.
+    NamesL1Memory {
+        /// The ID.
+        id: u16,
+    },
+    /// A set of an element the L1 may only read.
+    ReadOnly {
+        /// The ID.
+        id: u16,
+    },
     /// A register value with bits set that the L1 may not set.
     ReservedBits {
         /// The ID.

@@ -5,6 +5,8 @@
 //! scope, size, name) derives. Check it against the PAPR (and against
 //! `arch/powerpc/include/asm/guest-state-buffer.h`) row by row.
 
+use super::{error::GsbError, value::Value};
+
 /// How an element's data is laid out (all big-endian; see [`super::value`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ElemType {
@@ -636,6 +638,51 @@ impl Id {
     /// Whether the L1 may only read the element.
     pub fn is_read_only(self) -> bool {
         self.info().access == Access::ReadOnly
+    }
+
+    /// Whether a user of the L1 (a VMM, a payload) may name the element
+    /// through an object of `scope`: it must be of that scope, and not
+    /// name L1 memory.
+    pub fn check_reach(self, scope: Scope) -> Result<(), GsbError> {
+        if self.scope() != scope {
+            return Err(GsbError::WrongScope {
+                id: self.raw,
+                expected: scope,
+                got: self.scope(),
+            });
+        }
+        if self.names_l1_memory() {
+            return Err(GsbError::NamesL1Memory { id: self.raw });
+        }
+        Ok(())
+    }
+
+    /// Whether such a user may set the element to `v` through an object
+    /// of `scope`: [`Id::check_reach`], then not read-only, a value of
+    /// the element's type, no bits the L1 may not set. The one check of
+    /// every way a user sets state.
+    pub fn check_set(self, v: Value, scope: Scope) -> Result<(), GsbError> {
+        self.check_reach(scope)?;
+        if self.is_read_only() {
+            return Err(GsbError::ReadOnly { id: self.raw });
+        }
+        if v.ty() != self.ty() {
+            return Err(GsbError::WrongType {
+                id: self.raw,
+                expected: self.ty(),
+                got: v.ty(),
+            });
+        }
+        if let Some(bits) = v.register_bits() {
+            let reserved = bits & !self.settable();
+            if reserved != 0 {
+                return Err(GsbError::ReservedBits {
+                    id: self.raw,
+                    bits: reserved,
+                });
+            }
+        }
+        Ok(())
     }
 
     /// The bits of a register element the L1 may set.

@@ -29,6 +29,18 @@ impl IdSet {
         s
     }
 
+    /// Every ID of `scope` that a user of the L1 may both read and set:
+    /// neither naming L1 memory nor read-only. What a snapshot holds.
+    pub fn settable_of_scope(scope: Scope) -> IdSet {
+        let mut s = IdSet::of_scope(scope);
+        for id in IdSet::of_scope(scope).iter() {
+            if id.names_l1_memory() || id.is_read_only() {
+                s.clear(id);
+            }
+        }
+        s
+    }
+
     /// Every ID.
     pub fn all() -> IdSet {
         let mut s = IdSet::new();

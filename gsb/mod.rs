@@ -43,12 +43,16 @@ pub const HEADER_SIZE: usize = 4;
 pub const ELEM_HEADER_SIZE: usize = 4;
 
 /// In the kernel: `-ENOSPC` where the caller's storage is too small,
+/// `-EPERM` for an element the L1 may not set (L1 memory, read-only),
 /// `-EINVAL` for everything else (a malformed buffer or a bad put).
 #[cfg(CONFIG_RUST)]
 impl From<GsbError> for kernel::error::Error {
     fn from(e: GsbError) -> Self {
         match e {
             GsbError::NoSpace { .. } => kernel::error::code::ENOSPC,
+            GsbError::NamesL1Memory { .. } | GsbError::ReadOnly { .. } => {
+                kernel::error::code::EPERM
+            }
             _ => kernel::error::code::EINVAL,
         }
     }

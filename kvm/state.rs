@@ -170,48 +170,34 @@ const fn scope_code(scope: Scope) -> u16 {
     }
 }
 
-/// What a snapshot of `scope` holds: every element of the scope the L1
-/// may read and set; not the meta elements (nor so the tables), not the
-/// read-only exit registers.
-fn snapshot_ids(scope: Scope) -> IdSet {
-    let mut ids = IdSet::of_scope(scope);
-    for id in IdSet::of_scope(scope).iter() {
-        if id.names_l1_memory() || id.is_read_only() {
-            ids.clear(id);
-        }
-    }
-    ids
-}
-
 /// The largest buffer an fd of `scope` takes or gives: every element of
 /// the scope once, after a snapshot header.
 fn max_len(scope: Scope) -> usize {
     size_of::<SnapshotHeader>() + IdSet::of_scope(scope).buffer_size()
 }
 
-/// Checks the elements of `p` for an fd of `scope`: each of the scope,
-/// none naming L1 memory; for a set, none read-only and no bits the L1 may
-/// not set. Returns them, in buffer order.
+/// Checks the elements of `p` for an fd of `scope` with the core's own
+/// check ([`Id::check_reach`] for a get, [`Id::check_set`] for a set).
+/// Returns them, in buffer order.
 fn check(p: &Parsed<'_>, scope: Scope, set: bool) -> Result<KVec<(Id, Value)>, Refusal> {
     let mut out = KVec::with_capacity(p.count() as usize, GFP_KERNEL)?;
     for (index, (id, v)) in (0u32..).zip(p.iter()) {
-        let at = |errno, reason| Refusal::new(errno, reason, index, id.raw());
-        if id.scope() != scope {
-            return Err(at(EINVAL, Reason::Scope));
-        }
-        if id.names_l1_memory() {
-            return Err(at(EPERM, Reason::Meta));
-        }
-        if set && id.is_read_only() {
-            return Err(at(EPERM, Reason::ReadOnly));
-        }
-        let bits = match v {
-            Value::Be32(x) => u64::from(x),
-            Value::Be64(x) => x,
-            _ => 0,
+        let checked = if set {
+            id.check_set(v, scope)
+        } else {
+            id.check_reach(scope)
         };
-        if set && bits & !id.settable() != 0 {
-            return Err(at(EINVAL, Reason::Value));
+        if let Err(e) = checked {
+            let reason = match e {
+                GsbError::WrongScope { .. } => Reason::Scope,
+                GsbError::NamesL1Memory { .. } => Reason::Meta,
+                GsbError::ReadOnly { .. } => Reason::ReadOnly,
+                GsbError::ReservedBits { .. } => Reason::Value,
+                // A parsed element has its ID's type: nothing else is
+                // left, but the buffer is at fault if it were.
+                _ => Reason::Malformed,
+            };
+            return Err(Refusal::new(e.into(), reason, index, id.raw()));
         }
         // Room for every element was reserved above: no allocation.
         out.push((id, v), GFP_KERNEL)?;
@@ -301,10 +287,10 @@ fn set_state<T: Target>(t: &T, a: &StateArg) -> Result<(), Refusal> {
 }
 
 /// `PAPR_NESTED_SNAPSHOT`: the header, then every element of
-/// [`snapshot_ids`]. `-ENOSPC` with `len` the bytes needed where the
-/// buffer is smaller.
+/// [`IdSet::settable_of_scope`]. `-ENOSPC` with `len` the bytes needed
+/// where the buffer is smaller.
 fn snapshot<T: Target>(t: &T, a: &mut StateArg) -> Result<(), Refusal> {
-    let ids = snapshot_ids(T::SCOPE);
+    let ids = IdSet::settable_of_scope(T::SCOPE);
     let hdr_len = size_of::<SnapshotHeader>();
     let total = hdr_len + ids.buffer_size();
     let needed = u32::try_from(total).map_err(|_| EINVAL)?;
@@ -340,9 +326,9 @@ fn snapshot<T: Target>(t: &T, a: &mut StateArg) -> Result<(), Refusal> {
 }
 
 /// `PAPR_NESTED_RESTORE`: a snapshot of this fd's scope, version and
-/// processor mode, holding every element of [`snapshot_ids`] and nothing
-/// else, all checked before any is set; then all of them are set, at the
-/// L0 before the call returns.
+/// processor mode, holding every element of [`IdSet::settable_of_scope`]
+/// and nothing else, all checked before any is set; then all of them are
+/// set, at the L0 before the call returns.
 fn restore<T: Target>(t: &T, a: &StateArg) -> Result<(), Refusal> {
     let buf = read_user(a.buf, a.len, max_len(T::SCOPE))?;
     let hdr_len = size_of::<SnapshotHeader>();
@@ -366,7 +352,7 @@ fn restore<T: Target>(t: &T, a: &StateArg) -> Result<(), Refusal> {
     }
     let p = Parsed::parse(gsb, Trailing::Reject).map_err(Refusal::parse)?;
     let elements = check(&p, T::SCOPE, true)?;
-    let want = snapshot_ids(T::SCOPE);
+    let want = IdSet::settable_of_scope(T::SCOPE);
     if let Some(missing) = want.iter().find(|id| !p.contains(*id)) {
         return Err(Refusal::new(
             EINVAL,

@@ -248,12 +248,8 @@ impl Guest {
     /// guest registers those from the tree it owns,
     /// [`Guest::set_partition_tree`]) are refused before any hcall.
     pub(crate) fn set(&mut self, elements: &[(Id, Value)]) -> Result {
-        if let Some((id, _)) = elements.iter().find(|(id, _)| id.names_l1_memory()) {
-            pr_err!(
-                "{} names L1 memory: set by the guest's own tree\n",
-                id.name()
-            );
-            return Err(EPERM);
+        for (id, v) in elements {
+            id.check_set(*v, Scope::Guest).map_err(gsb_err)?;
         }
         let len = self.encode(elements)?;
         hcall::state::set(
@@ -273,15 +269,11 @@ impl Guest {
         Ok(())
     }
 
-    /// Writes `elements` into the scratch buffer; read-only IDs are
-    /// refused. Returns the bytes written.
+    /// Writes `elements` into the scratch buffer. Returns the bytes
+    /// written.
     fn encode(&mut self, elements: &[(Id, Value)]) -> Result<usize> {
         let mut w = Writer::new(&mut self.scratch, Scope::Guest).map_err(gsb_err)?;
         for (id, v) in elements {
-            if id.is_read_only() {
-                pr_err!("{} is read-only for the L1\n", id.name());
-                return Err(EPERM);
-            }
             w.put(*id, *v).map_err(gsb_err)?;
         }
         Ok(w.len())

@@ -185,7 +185,7 @@ impl Vcpu {
         }
     }
 
-    /// The id of the vCPU's guest at the L0.    /// The id of the vCPU's guest at the L0.
+    /// The id of the vCPU's guest at the L0.
     pub(crate) fn guest_id(&self) -> u64 {
         self.guest
     }
@@ -241,32 +241,9 @@ impl Vcpu {
         Ok(())
     }
 
-    /// What [`Vcpu::set`] refuses.
+    /// What [`Vcpu::set`] refuses: [`Id::check_set`] for a vCPU.
     fn check_set(id: Id, v: Value) -> Result {
-        if id.scope() != Scope::Thread {
-            pr_err!("{} is not per-vCPU state\n", id.name());
-            return Err(EINVAL);
-        }
-        if id.names_l1_memory() {
-            pr_err!(
-                "{} names L1 memory: only the vCPU registers it\n",
-                id.name()
-            );
-            return Err(EPERM);
-        }
-        if id.is_read_only() {
-            pr_err!("{} is read-only for the L1\n", id.name());
-            return Err(EPERM);
-        }
-        if v.ty() != id.ty() {
-            return Err(EINVAL);
-        }
-        if let Some(bits) = v.register_bits() {
-            if bits & !id.settable() != 0 {
-                return Err(EINVAL);
-            }
-        }
-        Ok(())
+        id.check_set(v, Scope::Thread).map_err(gsb_err)
     }
 
     /// Sends every dirty element with one H_GUEST_SET_STATE.
