@@ -7,6 +7,8 @@
 //! `kvm-api-tests` runs them all; `kvm-api-tests hold N` (used by the
 //! suite itself) creates N VMs, says so on stdout and waits to be killed.
 
+#[path = "../../kvm-sys/hcall_inst.rs"]
+mod hcall_inst;
 #[path = "../../kvm-sys/kvm.rs"]
 mod kvm;
 mod state;

@@ -128,19 +128,7 @@ const HEADER: usize = std::mem::size_of::<kvm::papr_nested_snapshot>();
 
 /// H_GUEST_* calls of opcode `op` the kernel has counted (hcall_inst).
 fn hcalls(op: u64) -> Result<u64, String> {
-    let mut n = 0;
-    let dir = "/sys/kernel/debug/hcall_inst";
-    for e in fs::read_dir(dir).map_err(|e| format!("{dir}: {e}"))? {
-        let text =
-            fs::read_to_string(e.map_err(|e| e.to_string())?.path()).map_err(|e| e.to_string())?;
-        for line in text.lines() {
-            let mut f = line.split_whitespace();
-            if f.next().and_then(|o| o.parse::<u64>().ok()) == Some(op) {
-                n += f.next().and_then(|c| c.parse::<u64>().ok()).unwrap_or(0);
-            }
-        }
-    }
-    Ok(n)
+    hcall_inst::calls(&[op]).map_err(|e| format!("hcall_inst: {e}"))
 }
 
 /// A VM and its vCPU 0, and the device they came from.

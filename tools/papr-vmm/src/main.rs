@@ -20,6 +20,8 @@
 //! With `--vcpus N`, N vCPUs run the program, each on a thread of its own,
 //! each starting with GPR3 = its id; the status is the highest of theirs.
 
+#[path = "../../kvm-sys/hcall_inst.rs"]
+mod hcall_inst;
 #[path = "../../kvm-sys/kvm.rs"]
 mod kvm;
 
@@ -394,25 +396,7 @@ fn snapshot(fd: &OwnedFd, what: &str) -> Fallible<Vec<u8>> {
 /// H_GUEST_GET_STATE and H_GUEST_SET_STATE calls the kernel has counted
 /// (CONFIG_HCALL_STATS), where debugfs shows them; 0 otherwise.
 fn state_hcalls() -> u64 {
-    let Ok(dir) = std::fs::read_dir("/sys/kernel/debug/hcall_inst") else {
-        return 0;
-    };
-    let mut n = 0;
-    for e in dir.flatten() {
-        for line in std::fs::read_to_string(e.path())
-            .unwrap_or_default()
-            .lines()
-        {
-            let f: Vec<u64> = line
-                .split_whitespace()
-                .filter_map(|x| x.parse().ok())
-                .collect();
-            if f.len() >= 2 && (f[0] == 0x478 || f[0] == 0x47C) {
-                n += f[1];
-            }
-        }
-    }
-    n
+    hcall_inst::calls(&[0x478, 0x47C]).unwrap_or(0)
 }
 
 /// papr-vmm's save file: what `--snapshot-at` writes and `--restore`
