@@ -11,8 +11,9 @@
 //!   the C with `__kvmppc_gse_put()` after the values' conversion to
 //!   big-endian, as `kvmppc_gse_put_u64()` and its kind do;
 //! - parse: the run-output buffer of a hypervisor-call exit (GPR3-GPR12),
-//!   each value taken: ours with [`RunOutput::parse`] (which also checks
-//!   scope, meta and duplicates) and its iterator, the C with
+//!   each value taken: ours with [`RunOutput::parse_with`] (which also
+//!   checks scope, meta and duplicates, and takes each value as it goes),
+//!   the C with
 //!   `kvmppc_gse_parse()` into a zeroed parser, as nestedv2 does, then
 //!   `kvmppc_gsp_lookup()` of each register.
 //!
@@ -158,15 +159,15 @@ pub(crate) fn run(iterations: u32) -> Result<Report> {
         w.len()
     };
     r.parsed = regs.len() as u32;
+    let required = Exit::HypervisorCall.required();
     let mut sum = 0u64;
     let start = timebase();
     for _ in 0..iterations {
-        let p = RunOutput::parse(&out[..len], regs)?;
-        for (_, v) in p.iter() {
+        RunOutput::parse_with(&out[..len], required, |_, v| {
             if let Value::Be64(x) = v {
                 sum = sum.wrapping_add(x);
             }
-        }
+        })?;
     }
     r.parse_rust_ticks = timebase().wrapping_sub(start);
     let mut c_in = CBuffer::new(len)?;

@@ -474,6 +474,7 @@ const RANGE_OF_HIGH: [u8; 256] = {
 const NO_RANGE: u8 = u8::MAX;
 
 /// The class and dense index of a raw ID, if it is a known one.
+#[inline(always)]
 const fn lookup(raw: u16) -> Option<(Class, usize)> {
     let r = RANGE_OF_HIGH[(raw >> 8) as usize];
     if r == NO_RANGE {
@@ -487,27 +488,30 @@ const fn lookup(raw: u16) -> Option<(Class, usize)> {
     }
 }
 
-/// Each ID's element type and settable bits by dense index: [`ROWS`]'
-/// columns on their own, so that the per-exit paths read a few hundred
-/// bytes rather than the whole table.
-const TYPES: [ElemType; ID_COUNT] = {
-    let mut t = [ElemType::Be64; ID_COUNT];
-    let mut i = 0;
-    while i < ID_COUNT {
-        t[i] = ROWS[i].ty;
-        i += 1;
-    }
-    t
-};
-const SETTABLE: [u64; ID_COUNT] = {
-    let mut t = [0; ID_COUNT];
-    let mut i = 0;
-    while i < ID_COUNT {
-        t[i] = ROWS[i].settable;
-        i += 1;
-    }
-    t
-};
+/// A column of [`ROWS`] by dense index, `$value` of each `$row`, built at
+/// compile time.
+macro_rules! column {
+    ($ty:ty, $default:expr, |$row:ident| $value:expr) => {{
+        let mut t: [$ty; ID_COUNT] = [$default; ID_COUNT];
+        let mut i = 0;
+        while i < ID_COUNT {
+            let $row = &ROWS[i];
+            t[i] = $value;
+            i += 1;
+        }
+        t
+    }};
+}
+
+// [`ROWS`]' columns that the per-exit paths read (an element's type, ID,
+// settable bits, whether it is read-only), each on its own: a few hundred
+// bytes rather than the whole table, which would be a page or two more to
+// touch after every exit.
+const TYPES: [ElemType; ID_COUNT] = column!(ElemType, ElemType::Be64, |row| row.ty);
+const IDS: [Id; ID_COUNT] = column!(Id, Id::GPR0, |row| Id::known(row.id));
+const SETTABLE: [u64; ID_COUNT] = column!(u64, 0, |row| row.settable);
+const READ_ONLY: [bool; ID_COUNT] =
+    column!(bool, false, |row| matches!(row.access, Access::ReadOnly));
 
 /// A known guest state ID, with its dense index and class found once,
 /// when it is made: every query after is a field or a small table read
@@ -529,7 +533,9 @@ pub struct Id {
 const _: () = assert!(ID_COUNT <= u8::MAX as usize + 1);
 
 impl Id {
-    /// The ID for `raw`, or `None` where the PAPR defines none.
+    /// The ID for `raw`, or `None` where the PAPR defines none. Inlined:
+    /// a table read and two compares, made for every element read.
+    #[inline(always)]
     pub const fn new(raw: u16) -> Option<Id> {
         match lookup(raw) {
             // INVARIANT: `lookup` found `raw` at `index`, in `class`'s
@@ -553,7 +559,7 @@ impl Id {
 
     /// The ID at dense index `index` (`index < ID_COUNT`).
     pub fn from_index(index: usize) -> Option<Id> {
-        TABLE.get(index).and_then(|row| Id::new(row.id))
+        IDS.get(index).copied()
     }
 
     /// GPR `n` (0..=31).
@@ -637,7 +643,7 @@ impl Id {
 
     /// Whether the L1 may only read the element.
     pub fn is_read_only(self) -> bool {
-        self.info().access == Access::ReadOnly
+        READ_ONLY[self.index()]
     }
 
     /// Whether a user of the L1 (a VMM, a payload) may name the element

@@ -48,8 +48,34 @@ impl IdSet {
         s
     }
 
+    /// The set of `ids` (a const fn: exits' register sets are built at
+    /// compile time).
+    pub const fn of(ids: &[Id]) -> IdSet {
+        let mut s = IdSet::new();
+        let mut i = 0;
+        while i < ids.len() {
+            s.set(ids[i]);
+            i += 1;
+        }
+        s
+    }
+
+    /// The IDs of `self` that `other` lacks.
+    pub fn without(&self, other: &IdSet) -> IdSet {
+        IdSet {
+            bits: core::array::from_fn(|w| self.bits[w] & !other.bits[w]),
+        }
+    }
+
+    /// Adds every ID of `other`.
+    pub fn union_with(&mut self, other: &IdSet) {
+        for (w, o) in self.bits.iter_mut().zip(other.bits) {
+            *w |= o;
+        }
+    }
+
     /// Adds `id`.
-    pub fn set(&mut self, id: Id) {
+    pub const fn set(&mut self, id: Id) {
         let i = id.index();
         self.bits[i / 64] |= 1 << (i % 64);
     }
@@ -93,22 +119,12 @@ impl IdSet {
 
     /// The IDs in ID order. Visits only the set bits, so a small set
     /// (the few registers dirty before a run) costs little to walk.
-    pub fn iter(&self) -> impl Iterator<Item = Id> + '_ {
-        self.bits
-            .iter()
-            .enumerate()
-            .flat_map(|(word, &bits)| {
-                let mut rest = bits;
-                core::iter::from_fn(move || {
-                    if rest == 0 {
-                        return None;
-                    }
-                    let bit = rest.trailing_zeros() as usize;
-                    rest &= rest - 1;
-                    Some(word * 64 + bit)
-                })
-            })
-            .map(|i| Id::from_index(i).unwrap_or_else(|| unreachable!()))
+    pub fn iter(&self) -> Iter<'_> {
+        Iter {
+            words: &self.bits,
+            word: 0,
+            rest: self.bits[0],
+        }
     }
 
     /// Bytes a buffer holding exactly these IDs needs: the header plus,
@@ -119,5 +135,31 @@ impl IdSet {
                 .iter()
                 .map(|id| ELEM_HEADER_SIZE + id.size())
                 .sum::<usize>()
+    }
+}
+
+/// The IDs of an [`IdSet`], in ID order: a word at a time, a set bit at a
+/// time (the per-exit paths walk the dirty set with it).
+pub struct Iter<'a> {
+    words: &'a [u64; WORDS],
+    /// The word `rest` came from.
+    word: usize,
+    /// The bits of that word not yet visited.
+    rest: u64,
+}
+
+impl Iterator for Iter<'_> {
+    type Item = Id;
+
+    #[inline]
+    fn next(&mut self) -> Option<Id> {
+        while self.rest == 0 {
+            self.word += 1;
+            self.rest = *self.words.get(self.word)?;
+        }
+        let bit = self.rest.trailing_zeros() as usize;
+        self.rest &= self.rest - 1;
+        // A set's bits are IDs' dense indices (no bits past the last ID).
+        Id::from_index(self.word * 64 + bit)
     }
 }

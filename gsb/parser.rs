@@ -30,6 +30,7 @@ pub enum Trailing {
     Allow,
 }
 
+#[inline(always)]
 fn be16(b: &[u8], at: usize) -> u16 {
     u16::from_be_bytes([b[at], b[at + 1]])
 }
@@ -196,35 +197,46 @@ impl<'a> Parsed<'a> {
 /// and not a meta element (an L0 could otherwise rewrite the L1's record
 /// of its run buffers or VPA), and the registers the exit brings are
 /// there. Made for the per-exit path: one pass over the few elements an
-/// exit brings, no index by ID (iteration is what the caller needs).
+/// exit brings, which checks and takes them ([`RunOutput::parse_with`]),
+/// no index by ID, no call per element.
 pub struct RunOutput<'a> {
+    /// The header and the elements, without the unused space after them.
     buf: &'a [u8],
     count: u32,
-    end: usize,
     ids: IdSet,
-    /// The first `kept_len` elements' IDs and data offsets, as the check
-    /// found them, so that taking them reads no header again (an exit
-    /// brings ten or so; at most [`RunOutput::KEPT`] are kept, and none
-    /// after one whose offset does not fit).
-    kept: [(Id, u16); RunOutput::KEPT],
-    kept_len: usize,
 }
 
 impl<'a> RunOutput<'a> {
-    /// Elements whose place [`RunOutput::parse`] keeps.
-    const KEPT: usize = 16;
-
     /// Checks `buf` (unused space after the elements allowed): elements
     /// complete, of known IDs and their sizes, each once, thread-wide and
-    /// not meta; every ID of `required` there. Never reads outside `buf`.
-    pub fn parse(buf: &'a [u8], required: &[Id]) -> Result<RunOutput<'a>, GsbError> {
+    /// not meta; every ID of `required` there (else the first missing in
+    /// ID order is named). Never reads outside `buf`.
+    #[cfg_attr(
+        CONFIG_RUST,
+        expect(dead_code, reason = "used by the host crate's tests and fuzz target")
+    )]
+    pub fn parse(buf: &'a [u8], required: &IdSet) -> Result<RunOutput<'a>, GsbError> {
+        RunOutput::parse_with(buf, required, |_, _| {})
+    }
+
+    /// [`RunOutput::parse`] that also hands each element to `take` as soon
+    /// as the element itself is checked: one pass over the buffer, where
+    /// [`RunOutput::iter`] after `parse` is two. The buffer as a whole may
+    /// still be refused after `take` has seen some elements: what `take`
+    /// was given counts only once this returns `Ok` (the vCPU stages the
+    /// values in its copy and makes them valid then). Inlined: it is the
+    /// per-exit path's, and a call there costs more than its body.
+    #[inline(always)]
+    pub fn parse_with(
+        buf: &'a [u8],
+        required: &IdSet,
+        mut take: impl FnMut(Id, Value),
+    ) -> Result<RunOutput<'a>, GsbError> {
         let Some(header) = buf.get(..HEADER_SIZE) else {
             return Err(GsbError::ShortHeader { len: buf.len() });
         };
         let count = u32::from_be_bytes([header[0], header[1], header[2], header[3]]);
         let mut ids = IdSet::new();
-        let mut kept = [(Id::GPR0, 0u16); RunOutput::KEPT];
-        let mut kept_len = 0;
         let mut at = HEADER_SIZE;
         for index in 0..count {
             let (id, data, size) = element_at(buf, at, index)?;
@@ -236,25 +248,19 @@ impl<'a> RunOutput<'a> {
                 return Err(GsbError::NotRunOutput { index, id: raw });
             }
             ids.set(id);
-            if kept_len == index as usize {
-                if let (Some(k), Ok(off)) = (kept.get_mut(kept_len), u16::try_from(data)) {
-                    *k = (id, off);
-                    kept_len += 1;
-                }
-            }
+            take(id, Value::decode(id.ty(), &buf[data..data + size]));
             at = data + size;
         }
-        match required.iter().find(|id| !ids.test(**id)) {
-            Some(id) => Err(GsbError::Missing { id: id.raw() }),
-            None => Ok(RunOutput {
-                buf,
-                count,
-                end: at,
-                ids,
-                kept,
-                kept_len,
-            }),
+        let missing = required.without(&ids);
+        if !missing.is_empty() {
+            let first = missing.iter().next().map_or(0, Id::raw);
+            return Err(GsbError::Missing { id: first });
         }
+        Ok(RunOutput {
+            buf: &buf[..at],
+            count,
+            ids,
+        })
     }
 
     /// The number of elements.
@@ -264,7 +270,7 @@ impl<'a> RunOutput<'a> {
 
     /// Bytes the header and elements take.
     pub fn len(&self) -> usize {
-        self.end
+        self.buf.len()
     }
 
     /// Whether the buffer has no elements.
@@ -277,28 +283,47 @@ impl<'a> RunOutput<'a> {
     }
 
     /// The IDs present.
-    #[cfg_attr(
-        CONFIG_RUST,
-        expect(dead_code, reason = "used by the host crate's tests and fuzz target")
-    )]
     pub fn ids(&self) -> IdSet {
         self.ids
     }
 
     /// The elements in buffer order.
-    pub fn iter(&self) -> impl Iterator<Item = (Id, Value)> + '_ {
-        let mut at = HEADER_SIZE;
-        (0..self.count).filter_map(move |index| {
-            // Checked by `parse`: a known ID, its size, within `buf`; the
-            // first ones' IDs and places kept.
-            let (id, data) = match self.kept[..self.kept_len].get(index as usize) {
-                Some((id, off)) => (*id, usize::from(*off)),
-                None => (Id::new(be16(self.buf, at))?, at + ELEM_HEADER_SIZE),
-            };
-            let ty = id.ty();
-            let size = ty.size();
-            at = data + size;
-            Some((id, Value::decode(ty, self.buf.get(data..data + size)?)))
-        })
+    #[cfg_attr(
+        CONFIG_RUST,
+        expect(dead_code, reason = "used by the host crate's tests and fuzz target")
+    )]
+    pub fn iter(&self) -> RunOutputIter<'a> {
+        RunOutputIter {
+            buf: self.buf,
+            at: HEADER_SIZE,
+        }
+    }
+}
+
+/// The elements of a [`RunOutput`], in buffer order.
+///
+/// # Invariants
+///
+/// `buf` is a checked run output's header and elements (and nothing
+/// after), `at` where its next element starts or its end.
+pub struct RunOutputIter<'a> {
+    buf: &'a [u8],
+    at: usize,
+}
+
+impl Iterator for RunOutputIter<'_> {
+    type Item = (Id, Value);
+
+    fn next(&mut self) -> Option<(Id, Value)> {
+        // Checked by `RunOutput::parse` (type invariant): from `at` on,
+        // whole elements of known IDs and their sizes, up to the end.
+        let raw = self.buf.get(self.at..self.at + 2)?;
+        let id = Id::new(u16::from_be_bytes([raw[0], raw[1]]))?;
+        let ty = id.ty();
+        let data = self.at + ELEM_HEADER_SIZE;
+        let end = data + ty.size();
+        let v = Value::decode(ty, self.buf.get(data..end)?);
+        self.at = end;
+        Some((id, v))
     }
 }

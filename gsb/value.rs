@@ -109,10 +109,12 @@ impl Value {
     }
 
     /// Writes the big-endian data to `out`, which must be exactly
-    /// `self.ty().size()` bytes long (the writer guarantees it).
+    /// `self.ty().size()` bytes long (the writer guarantees it). Inlined:
+    /// the writer puts every element with it.
+    #[inline(always)]
     pub(crate) fn encode(&self, out: &mut [u8]) {
         match *self {
-            Value::Be32(v) => out.copy_from_slice(&v.to_be_bytes()),
+            Value::Be32(v) => out[..4].copy_from_slice(&v.to_be_bytes()),
             Value::Be64(v) => put_u64(out, 0, v),
             Value::Vec128(v) => {
                 put_u64(out, 0, v.dw0);
@@ -135,12 +137,14 @@ impl Value {
     }
 
     /// Reads a value of type `ty` from `data`, which must be exactly
-    /// `ty.size()` bytes long (the parser guarantees it).
+    /// `ty.size()` bytes long (the parser guarantees it). Inlined: the
+    /// run-output reader takes each element with it.
+    #[inline(always)]
     pub(crate) fn decode(ty: ElemType, data: &[u8]) -> Value {
         match ty {
             ElemType::Be32 => {
                 let mut b = [0u8; 4];
-                b.copy_from_slice(data);
+                b.copy_from_slice(&data[..4]);
                 Value::Be32(u32::from_be_bytes(b))
             }
             ElemType::Be64 => Value::Be64(get_u64(data, 0)),

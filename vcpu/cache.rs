@@ -8,6 +8,11 @@ use crate::gsb::{ids::ID_COUNT, Id, IdSet, Value};
 use kernel::prelude::*;
 
 /// Values, validity and dirtiness for every guest state ID of one vCPU.
+///
+/// # Invariants
+///
+/// The value of an ID not in `valid` means nothing: it is never read
+/// (`read` checks), so [`StateCache::stage`] may write it.
 pub(crate) struct StateCache {
     values: KVec<Value>,
     valid: IdSet,
@@ -36,6 +41,20 @@ impl StateCache {
         self.values[id.index()] = v;
         self.valid.set(id);
         self.dirty.clear(id);
+    }
+
+    /// Writes `id`'s value without making it valid: a value of the run
+    /// output, which counts once the whole output is checked
+    /// ([`StateCache::validate`]). Only for an ID not valid now, so that
+    /// nothing the cache holds changes.
+    pub(crate) fn stage(&mut self, id: Id, v: Value) {
+        self.values[id.index()] = v;
+    }
+
+    /// The staged values of `ids` reported by the L0: valid and clean.
+    pub(crate) fn validate(&mut self, ids: &IdSet) {
+        self.valid.union_with(ids);
+        self.dirty = self.dirty.without(ids);
     }
 
     /// The value of `id`, where valid.

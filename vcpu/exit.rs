@@ -2,7 +2,7 @@
 
 //! Why H_GUEST_RUN_VCPU returned: the interrupt vector the L2 exited on.
 
-use crate::gsb::Id;
+use crate::gsb::{Id, IdSet};
 
 /// GPR3-GPR12: a hypervisor call's number and arguments.
 const HCALL_REGS: [Id; 10] = [
@@ -101,6 +101,23 @@ impl Exit {
     /// L2 ran: nothing the L2 did, so the L2 resumes where it was.
     pub(crate) const fn for_the_host(self) -> bool {
         matches!(self, Exit::External | Exit::HypervisorVirtualization)
+    }
+
+    /// [`Exit::registers`] of each exit, by [`Exit::index`], as sets:
+    /// what a run output must hold, checked in a few word operations.
+    const REQUIRED: [IdSet; Exit::KINDS] = {
+        let mut t = [IdSet::new(); Exit::KINDS];
+        let mut i = 0;
+        while i < Exit::NAMED.len() {
+            t[i] = IdSet::of(Exit::NAMED[i].registers());
+            i += 1;
+        }
+        t
+    };
+
+    /// [`Exit::registers`] as a set.
+    pub(crate) fn required(self) -> &'static IdSet {
+        &Exit::REQUIRED[self.index()]
     }
 
     /// Position in the per-reason counters: the position in

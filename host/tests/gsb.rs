@@ -465,7 +465,7 @@ fn run_output_takes_only_the_vcpus_state() {
     let gpr3 = Id::gpr(3).unwrap();
     let eight = 5u64.to_be_bytes();
     let sixteen = [0u8; 16];
-    let required = [gpr3];
+    let required = IdSet::of(&[gpr3]);
     // What a conforming L0 writes, with unused space after it.
     let mut ok = buf(1, &[(0x1003, &eight)]);
     ok.resize(256, 0);
@@ -494,7 +494,7 @@ fn run_output_takes_only_the_vcpus_state() {
         Some(GsbError::Missing { id: 0x1003 })
     );
     // ... which an exit that brings none does not need.
-    assert!(RunOutput::parse(&stale, &[]).unwrap().is_empty());
+    assert!(RunOutput::parse(&stale, &IdSet::new()).unwrap().is_empty());
     // Malformed stays malformed.
     assert!(matches!(
         RunOutput::parse(&buf(3, &[(0x1003, &eight)]), &required),
@@ -519,7 +519,7 @@ fn run_output_checks_as_the_parser_does() {
     ];
     for b in cases {
         let full = Parsed::parse(&b, Trailing::Allow);
-        let lean = RunOutput::parse(&b, &[]);
+        let lean = RunOutput::parse(&b, &IdSet::new());
         match (&full, &lean) {
             (Ok(p), Ok(r)) => {
                 assert_eq!(p.iter().collect::<Vec<_>>(), r.iter().collect::<Vec<_>>());

@@ -8,13 +8,13 @@
 
 use libfuzzer_sys::fuzz_target;
 use rpn_gsb::gsb::ids::{Class, Scope};
-use rpn_gsb::gsb::{Parsed, RunOutput, Trailing, Writer};
+use rpn_gsb::gsb::{IdSet, Parsed, RunOutput, Trailing, Writer};
 
 fuzz_target!(|data: &[u8]| {
     let _ = Parsed::parse(data, Trailing::Reject);
     // The run-output reader takes exactly what the parser takes, less
     // what is not the vCPU's thread-wide, non-meta state.
-    let lean = RunOutput::parse(data, &[]);
+    let lean = RunOutput::parse(data, &IdSet::new());
     let Ok(p) = Parsed::parse(data, Trailing::Allow) else {
         assert!(lean.is_err());
         return;
