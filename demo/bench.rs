@@ -18,6 +18,12 @@
 //! reference is a bare H_GUEST_GET_CAPABILITIES round trip, timed in the
 //! same way from the same boot. All are averaged over the whole run.
 //!
+//! Then the same iterations again with [`Vcpu::dry_run`] in place of each
+//! run: the L1's half of the exits alone (`l1_alone`), one after the
+//! other, with no switch to the L2 between them. QEMU's L0 flushes the
+//! L1's TLB on every switch, so each page the L1 touches after a real exit
+//! costs a refill; the dry run's figure is the L1's code without that.
+//!
 //! Hypervisor calls per exit are the benchmark vCPU's own count, so other
 //! users of the module (payloads run meanwhile, another benchmark) do not
 //! show in it. The benchmark stops with `-EINTR` within one iteration of
@@ -68,6 +74,11 @@ pub(crate) struct Report {
     /// Of which in the L1's run steps: [`Vcpu::begin_run`] and
     /// [`Vcpu::end_run`].
     pub(crate) l1_work_ticks: u64,
+    /// The same iterations made with [`Vcpu::dry_run`]: the L1's half of
+    /// the exits alone, each after the last (no switch to the L2 between
+    /// them, so a warm TLB): what the L1's code costs, apart from what the
+    /// L0's switch makes it cost.
+    pub(crate) l1_alone_ticks: u64,
     /// Bare H_GUEST_GET_CAPABILITIES round trips made.
     pub(crate) bare_calls: u64,
     /// Their ticks.
@@ -102,6 +113,14 @@ impl Report {
         self.l1_work_ticks.checked_div(self.exits).unwrap_or(0)
     }
 
+    /// Average L1 half of an exit made alone, in ticks.
+    pub(crate) fn l1_alone(&self) -> u64 {
+        // Two per iteration: no interrupt for the L1 comes in a dry run.
+        self.l1_alone_ticks
+            .checked_div(2 * u64::from(self.iterations))
+            .unwrap_or(0)
+    }
+
     /// Average bare H_GUEST_GET_CAPABILITIES round trip, in ticks.
     pub(crate) fn bare(&self) -> u64 {
         self.bare_ticks.checked_div(self.bare_calls).unwrap_or(0)
@@ -128,6 +147,12 @@ impl Report {
     /// percent.
     pub(crate) fn l1_work_bp(&self) -> u64 {
         hundredths(self.l1_work_ticks * 100, self.round_trip_ticks)
+    }
+
+    /// The L1's half of an exit made alone as a share of the real round
+    /// trip, in hundredths of a percent.
+    pub(crate) fn l1_alone_bp(&self) -> u64 {
+        hundredths(self.l1_alone() * 100, self.round_trip())
     }
 }
 
@@ -160,40 +185,42 @@ fn timed_run(v: &mut Vcpu, r: &mut Report) -> Result<Exit> {
     }
 }
 
-/// One iteration of payload (a) on `v`: fails with `-EIO` unless both
-/// exits are the payload's calls with its GPR3.
-fn iteration(v: &mut Vcpu, i: u64, r: &mut Report) -> Result {
+/// [`Vcpu::dry_run`] of a hypervisor-call exit: the L1's half of the
+/// exits payload (a) makes.
+fn dry_run(v: &mut Vcpu, _: &mut Report) -> Result<Exit> {
+    v.dry_run(Exit::HypervisorCall.vector())
+}
+
+/// How one iteration makes its exits: [`timed_run`] or [`dry_run`].
+type Step = fn(&mut Vcpu, &mut Report) -> Result<Exit>;
+
+/// One iteration of payload (a) on `v`, each exit made by `step`: the
+/// round trips added to `*ticks`; returns each exit with the GPR3 it
+/// brought.
+fn iteration(
+    v: &mut Vcpu,
+    i: u64,
+    r: &mut Report,
+    step: Step,
+    ticks: &mut u64,
+) -> Result<[(Exit, Option<u64>); 2]> {
     // Exit 1: the L2 adds GPR4 and GPR5 and calls.
     let start = timebase();
     v.set(Id::NIA, Value::Be64(payload::CODE_GRA))?;
     v.set(Id::GPRS[4], Value::Be64(i))?;
     v.set(Id::GPRS[5], Value::Be64(A_Y))?;
     v.set(Id::HDEC_EXPIRY_TB, Value::Be64(start + HDEC_TICKS))?;
-    let exit = timed_run(v, r)?;
+    let exit = step(v, r)?;
     let first = (exit, gpr3(v));
     let mid = timebase();
-    r.round_trip_ticks += mid.wrapping_sub(start);
+    *ticks += mid.wrapping_sub(start);
     // Exit 2: the L1 answers; the L2 adds one and calls again.
     v.set(Id::GPRS[3], Value::Be64(A_ANSWER + i))?;
     v.set(Id::HDEC_EXPIRY_TB, Value::Be64(mid + HDEC_TICKS))?;
-    let exit = timed_run(v, r)?;
+    let exit = step(v, r)?;
     let second = (exit, gpr3(v));
-    r.round_trip_ticks += timebase().wrapping_sub(mid);
-    let want = (
-        (Exit::HypervisorCall, Some(i + A_Y)),
-        (Exit::HypervisorCall, Some(A_ANSWER + i + 1)),
-    );
-    if (first, second) != want {
-        pr_err!(
-            "bench: iteration {}: exits {:?} and {:?}, not payload (a)'s {:?}\n",
-            i,
-            first,
-            second,
-            want
-        );
-        return Err(EIO);
-    }
-    Ok(())
+    *ticks += timebase().wrapping_sub(mid);
+    Ok([first, second])
 }
 
 /// Runs payload (a) `iterations` times (1..=[`MAX_ITERATIONS`]) in a
@@ -226,10 +253,34 @@ pub(crate) fn run(iterations: u32) -> Result<Report> {
     let mut v = v0.lock();
     let v = &mut *v;
     let hcalls = v.hcalls();
+    let mut ticks = 0;
     for i in 0..u64::from(iterations) {
-        iteration(v, i, &mut r)?;
+        let seen = iteration(v, i, &mut r, timed_run, &mut ticks)?;
+        let want = [
+            (Exit::HypervisorCall, Some(i + A_Y)),
+            (Exit::HypervisorCall, Some(A_ANSWER + i + 1)),
+        ];
+        if seen != want {
+            pr_err!(
+                "bench: iteration {}: exits {:?}, not payload (a)'s {:?}\n",
+                i,
+                seen,
+                want
+            );
+            return Err(EIO);
+        }
         between(i)?;
     }
+    r.round_trip_ticks = ticks;
     r.hcalls = v.hcalls() - hcalls;
+    v.fold_stats();
+    // The same iterations' L1 work alone: the last real exit's output
+    // read again each time, with no switch to the L2 in between.
+    let mut ticks = 0;
+    for i in 0..u64::from(iterations) {
+        iteration(v, i, &mut r, dry_run, &mut ticks)?;
+        between(i)?;
+    }
+    r.l1_alone_ticks = ticks;
     Ok(r)
 }

@@ -209,7 +209,9 @@ fn show_bench(last: &Mutex<Option<bench::Report>>, f: &mut fmt::Formatter<'_>) -
     write_percent(f, "l1_overhead_percent", r.overhead_bp())?;
     writeln!(f, "l1_work_ticks {}", r.l1_work())?;
     write_percent(f, "outside_run_vcpu_percent", r.outside_run_bp())?;
-    write_percent(f, "l1_work_percent", r.l1_work_bp())
+    write_percent(f, "l1_work_percent", r.l1_work_bp())?;
+    writeln!(f, "l1_alone_ticks {}", r.l1_alone())?;
+    write_percent(f, "l1_alone_percent", r.l1_alone_bp())
 }
 
 /// Writes `<key> <percent>` from hundredths of a percent.
@@ -222,9 +224,14 @@ fn write_percent(f: &mut fmt::Formatter<'_>, key: &str, bp: u64) -> fmt::Result 
 fn run_bench(last: &Mutex<Option<bench::Report>>, reader: &mut UserSliceReader) -> Result {
     let iterations = read_number(reader)?;
     let r = bench::run(iterations)?;
-    let (ov, out, alone) = (r.overhead_bp(), r.outside_run_bp(), r.l1_work_bp());
+    let (ov, out, work, alone) = (
+        r.overhead_bp(),
+        r.outside_run_bp(),
+        r.l1_work_bp(),
+        r.l1_alone_bp(),
+    );
     pr_info!(
-        "bench: {} iterations, {} exits, {} hcalls ({}.{:02} per exit); per exit: round trip {} ticks, in H_GUEST_RUN_VCPU {}, bare hcall {}, L1 run steps {}; (round trip - bare hcall) / round trip {}.{:02}%, outside H_GUEST_RUN_VCPU {}.{:02}%, L1 run steps {}.{:02}%\n",
+        "bench: {} iterations, {} exits, {} hcalls ({}.{:02} per exit); per exit: round trip {} ticks, in H_GUEST_RUN_VCPU {}, bare hcall {}, L1 run steps {}, L1 alone {}; (round trip - bare hcall) / round trip {}.{:02}%, outside H_GUEST_RUN_VCPU {}.{:02}%, L1 run steps {}.{:02}%, L1 alone {}.{:02}%\n",
         r.iterations,
         r.exits,
         r.hcalls,
@@ -234,10 +241,13 @@ fn run_bench(last: &Mutex<Option<bench::Report>>, reader: &mut UserSliceReader) 
         r.in_run(),
         r.bare(),
         r.l1_work(),
+        r.l1_alone(),
         ov / 100,
         ov % 100,
         out / 100,
         out % 100,
+        work / 100,
+        work % 100,
         alone / 100,
         alone % 100
     );

@@ -123,7 +123,9 @@ impl kernel::fmt::Display for Registers<'_> {
 pub(crate) fn run_logged(what: &str, v: &mut Vcpu, ticks: u64) -> Result<Exit> {
     v.set(Id::HDEC_EXPIRY_TB, Value::Be64(timebase() + ticks))?;
     loop {
-        let exit = v.run()?;
+        let exit = v.run();
+        v.fold_stats();
+        let exit = exit?;
         pr_info!(
             "{}: guest {}: exit {:#x} ({}):{}\n",
             what,

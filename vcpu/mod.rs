@@ -31,7 +31,7 @@ use crate::gsb::{
 use crate::hcall::{self, mem::L0Mem, Tally};
 use cache::StateCache;
 use kernel::prelude::*;
-use stats::Traffic;
+use stats::{Pending, Traffic};
 
 /// Bytes of the VPA the L1 registers for a vCPU (`struct lppaca` fits, and
 /// a power of two keeps it naturally aligned).
@@ -65,6 +65,8 @@ pub(crate) struct Vcpu {
     tally: Tally,
     /// H_GUEST_RUN_VCPU calls that returned an exit.
     runs: u64,
+    /// Runs not yet in the module-wide counters.
+    stats: Pending,
 }
 
 /// A state exchange of `hcall::state` with no address of the caller's:
@@ -113,6 +115,7 @@ impl Vcpu {
             cache: parts.cache,
             tally: Tally::default(),
             runs: 0,
+            stats: Pending::default(),
         };
         if let Err(e) = v.register_run_buffers() {
             pr_err!(
@@ -434,14 +437,30 @@ impl Vcpu {
     /// other than thread-wide state (a guest-wide, host-wide or meta ID),
     /// or lacks a register the exit must bring ([`exit::Exit::registers`]).
     pub(crate) fn end_run(&mut self, reason: u64, sent: Traffic) -> Result<exit::Exit> {
+        let (exit, received) = self
+            .take_output(reason)
+            .inspect_err(|_| stats::record_failure())?;
+        self.stats.record(sent, received, exit);
+        Ok(exit)
+    }
+
+    /// What [`Vcpu::end_run`] does but count: returns the exit and what
+    /// the run output brought.
+    #[inline]
+    fn take_output(&mut self, reason: u64) -> Result<(exit::Exit, Traffic)> {
         let exit = exit::Exit::from_reason(reason);
         // The L0 applied the input before running.
         self.cache.mark_clean();
         self.cache.invalidate_clean();
-        let out = match RunOutput::parse(&self.run_out, exit.registers()) {
+        // Each value is staged as it is checked, in IDs that are not valid
+        // (all thread-wide IDs but the meta ones, which the output may not
+        // hold), and made valid only once the whole output is.
+        let cache = &mut self.cache;
+        let parsed =
+            RunOutput::parse_with(&self.run_out, exit.required(), |id, v| cache.stage(id, v));
+        let out = match parsed {
             Ok(out) => out,
             Err(e) => {
-                stats::record_failure();
                 pr_err!(
                     "guest {} vCPU {}: exit {:#x}: run-output buffer refused: {:?}\n",
                     self.guest,
@@ -452,14 +471,28 @@ impl Vcpu {
                 return Err(EPROTO);
             }
         };
-        for (id, v) in out.iter() {
-            self.cache.fill(id, v);
-        }
+        self.cache.validate(&out.ids());
         let received = Traffic {
             elements: out.count().into(),
             bytes: out.len() as u64,
         };
-        stats::record(sent, received, exit);
-        Ok(exit)
+        Ok((exit, received))
+    }
+
+    /// The L1's half of a run without the L0, for the benchmark: the run
+    /// input written as [`Vcpu::begin_run`] writes it, then the last run's
+    /// output taken again as [`Vcpu::end_run`] takes it, for an exit of
+    /// `reason` (the output left as it is, so the same registers come
+    /// back each time). Tells the L1's own cost of an exit from what the
+    /// L0's switch costs the L1 around it; not counted as a run.
+    pub(crate) fn dry_run(&mut self, reason: u64) -> Result<exit::Exit> {
+        self.fill_run_input()?;
+        Ok(self.take_output(reason)?.0)
+    }
+
+    /// Folds the runs this vCPU counted into the module-wide counters
+    /// (see [`stats`]): for the owner, when it hands a run back.
+    pub(crate) fn fold_stats(&mut self) {
+        self.stats.fold();
     }
 }
