@@ -484,7 +484,10 @@ impl Vcpu {
     /// output taken again as [`Vcpu::end_run`] takes it, for an exit of
     /// `reason` (the output left as it is, so the same registers come
     /// back each time). Tells the L1's own cost of an exit from what the
-    /// L0's switch costs the L1 around it; not counted as a run.
+    /// L0's switch costs the L1 around it; not counted as a run. The
+    /// state it wrote counts as sent though it never reached the L0: only
+    /// for a vCPU that will not run again (the benchmark's own, whose
+    /// guest is deleted after it).
     pub(crate) fn dry_run(&mut self, reason: u64) -> Result<exit::Exit> {
         self.fill_run_input()?;
         Ok(self.take_output(reason)?.0)

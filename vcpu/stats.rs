@@ -7,9 +7,11 @@
 //! A run is counted on its vCPU first ([`Pending`], plain integers under
 //! the vCPU's lock: no atomic operation on the per-exit path, which on
 //! powerpc is a call into the kernel each) and folded into the
-//! module-wide counters every [`FOLD_EVERY`] runs, when the vCPU's owner
-//! hands a run back to userspace or its caller ([`Vcpu::fold_stats`]) and
-//! when the vCPU is freed. A failed run is counted module-wide at once.
+//! module-wide counters every [`FOLD_EVERY`] runs, when a payload or the
+//! benchmark hands a run back ([`Vcpu::fold_stats`]) and when the vCPU is
+//! freed: a vCPU still running under `KVM_RUN` may have up to
+//! `FOLD_EVERY - 1` runs not shown yet. A failed run is counted
+//! module-wide at once.
 //!
 //! [`Vcpu::fold_stats`]: super::Vcpu::fold_stats
 
