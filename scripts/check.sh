@@ -90,7 +90,7 @@ step "module build (out of tree, against the L1 kernel)" bash scripts/build-modu
 step "userspace tools (static ppc64le)" bash scripts/build-tools.sh
 step "L1 boot with cap-nested-papr=on: insmod, mode, rmmod" bash scripts/run-l1.sh nested
 # The userspace suite ran in that boot: each KTAP case counts.
-console=$RPN_ROOT$RPN_BUILD/logs/run-nested.log.txt
+console=$RPN_ROOT$RPN_BUILD/logs/run-nested${RPN_TAG:+-$RPN_TAG}.log.txt
 up=$(grep -c '^RPN-KTAP ok ' "$console" 2>/dev/null || true)
 uf=$(grep -c '^RPN-KTAP not ok ' "$console" 2>/dev/null || true)
 passed=$((passed + ${up:-0}))

@@ -18,6 +18,9 @@ RPN_MIRROR=${RPN_MIRROR:-http://deb.debian.org/debian}
 # Inside the build root.
 RPN_BUILD=/build
 RPN_JOBS=${RPN_JOBS:-$(nproc)}
+# A tag of the logs of one work tree's boots, so that two work trees of
+# the same machine can boot at once (empty: the plain names).
+RPN_TAG=${RPN_TAG:-}
 
 # The kernel make invocation for an L1 ppc64le kernel built with LLVM.
 RPN_KMAKE=(make ARCH=powerpc LLVM=1 CROSS_COMPILE=powerpc64le-linux-gnu-)
@@ -53,11 +56,11 @@ rpn_in_root() {
 		exec chroot "$root" /usr/bin/env -i \
 			HOME=/root LANG=C.UTF-8 TERM=dumb \
 			PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-			CI="${CI:-}" RPN_JOBS="$RPN_JOBS" RPN_CACHE="$RPN_CACHE" \
+			CI="${CI:-}" RPN_JOBS="$RPN_JOBS" RPN_CACHE="$RPN_CACHE" RPN_TAG="$RPN_TAG" \
 			/bin/bash -euc "cd \"\$0\" && \"\$@\"" "$top" "$@"
 	' rpn "$RPN_ROOT" "$RPN_TOP" "$@"
 }
-export RPN_JOBS RPN_CACHE
+export RPN_JOBS RPN_CACHE RPN_TAG
 
 # rpn_place_in_tree: inside the build root, copy the module's sources into
 # the kernel tree as drivers/virt/rust_papr_nested and hook it into

@@ -60,7 +60,7 @@ chmod +x "$work/root/init"
 
 logdir=$RPN_BUILD/logs
 mkdir -p "$logdir"
-log=$logdir/run-$variant.log
+log=$logdir/run-$variant${RPN_TAG:+-$RPN_TAG}.log
 echo "[rpn] booting the L1: -M pseries,cap-nested-papr=$cap -cpu power10 -smp 4 -m 2G (TCG)"
 start=$SECONDS
 timeout 300 qemu-system-ppc64 \
