@@ -58,3 +58,43 @@ pub(crate) fn check_signal() -> Result {
     }
     Ok(())
 }
+
+/// The timebase frequency in Hz (`ppc_tb_freq`, from the device tree).
+pub(crate) fn timebase_hz() -> u64 {
+    // SAFETY: `ppc_tb_freq` is set once during boot, from the device
+    // tree, and only read after.
+    (unsafe { bindings::ppc_tb_freq }) as u64
+}
+
+/// The processor version register (`mfspr PVR`): the L1's processor,
+/// which is the only one an L2 can have.
+pub(crate) fn pvr() -> u32 {
+    let pvr: u64;
+    // SAFETY: reading the PVR (SPR 287) touches no memory and no other
+    // register; the L1 kernel may read it.
+    unsafe { kernel::asm!("mfspr {pvr}, 287"; pvr = out(reg) pvr, options(nomem, nostack)) };
+    pvr as u32
+}
+
+/// The kernel virtual address of L1 real address `pa` in the linear map;
+/// only arithmetic, as [`linear_map_pa`] the other way.
+pub(crate) fn linear_map_va(pa: u64) -> usize {
+    (pa + bindings::CONFIG_PAGE_OFFSET as u64) as usize
+}
+
+/// Gives the CPU to another runnable task, if there is one (`yield()`):
+/// for H_CONFER, which asks for that.
+pub(crate) fn yield_cpu() {
+    // SAFETY: `yield()` may be called from any task context that may
+    // sleep, which the ioctl path is.
+    unsafe { bindings::yield_() };
+}
+
+/// How many CPUs of the L1 are online (`num_online_cpus()`).
+pub(crate) fn online_cpus() -> u32 {
+    // SAFETY: `__num_online_cpus` is a static the kernel keeps for as
+    // long as it runs; `num_online_cpus()` reads its counter with
+    // READ_ONCE, as this volatile read does.
+    let n = unsafe { core::ptr::read_volatile(&raw const bindings::__num_online_cpus.counter) };
+    n.max(1) as u32
+}

@@ -20,6 +20,7 @@
 //! [`mem::L0Mem`] borrowed for the whole time the L0 may use it.
 
 pub(crate) mod capabilities;
+pub(crate) mod cpu_char;
 pub(crate) mod guest;
 pub(crate) mod invalidate;
 pub(crate) mod mem;
@@ -81,6 +82,9 @@ opcodes! {
     CopyMemory = H_GUEST_COPY_MEMORY,
     /// Delete a guest and its vCPUs.
     Delete = H_GUEST_DELETE,
+    /// The processor's speculation-control characteristics (not of the
+    /// nested API: what the L1 passes on to a VMM).
+    GetCpuCharacteristics = H_GET_CPU_CHARACTERISTICS,
 }
 
 impl Opcode {
