@@ -467,6 +467,108 @@ impl Guest {
         Ok(())
     }
 
+    /// Copies L2 memory at guest real `gra` onwards into `buf`, from the
+    /// user memory mapped there (memory slots); `-EFAULT` where any of it
+    /// is outside every range.
+    pub(crate) fn read_user(&self, gra: u64, buf: &mut [u8]) -> Result {
+        self.each_user_chunk(gra, buf.len(), |va, at, n| {
+            for (i, b) in buf[at..at + n].iter_mut().enumerate() {
+                // SAFETY: `va..va + n` is in the linear map of a page pinned
+                // for a range of this guest (`each_user_chunk`), which stays
+                // pinned while `&self` is borrowed. The L2 may write the
+                // page meanwhile: each byte is read once, volatile.
+                *b = unsafe { core::ptr::read_volatile((va + i) as *const u8) };
+            }
+        })
+    }
+
+    /// Copies `buf` into L2 memory at guest real `gra` onwards, as
+    /// [`Guest::read_user`] reads it.
+    pub(crate) fn write_user(&self, gra: u64, buf: &[u8]) -> Result {
+        self.each_user_chunk(gra, buf.len(), |va, at, n| {
+            for (i, b) in buf[at..at + n].iter().enumerate() {
+                // SAFETY: as in `read_user`: a pinned page of this guest's
+                // user memory, written a byte at a time, volatile (the L2
+                // may read or write it meanwhile, as it may any of its
+                // memory).
+                unsafe { core::ptr::write_volatile((va + i) as *mut u8, *b) };
+            }
+        })
+    }
+
+    /// Calls `f(va, at, n)` for each piece of the `len` bytes of L2 memory
+    /// at `gra`: `n` bytes at kernel address `va` (the linear map of a
+    /// pinned page of a user range), which are bytes `at..at + n` of the
+    /// whole. `-EFAULT` before any call where a byte is outside every
+    /// range.
+    fn each_user_chunk(
+        &self,
+        gra: u64,
+        len: usize,
+        mut f: impl FnMut(usize, usize, usize),
+    ) -> Result {
+        let page = PAGE_SIZE as u64;
+        let mut pieces: [(u64, usize, usize); 2] = [(0, 0, 0); 2];
+        let mut count = 0;
+        let mut at = 0;
+        // The few bytes an instruction, a VPA field or an MMIO access
+        // takes: at most two pages.
+        if len as u64 > page {
+            return Err(EFAULT);
+        }
+        while at < len {
+            let a = gra.checked_add(at as u64).ok_or(EFAULT)?;
+            let r = self
+                .user
+                .iter()
+                .find(|r| a >= r.gra && a - r.gra < (r.pages.len() * PAGE_SIZE) as u64)
+                .ok_or(EFAULT)?;
+            let index = ((a - r.gra) / page) as usize;
+            let offset = (a - r.gra) % page;
+            let n = (len - at).min((page - offset) as usize);
+            let pa = r.pages.real_address(index).ok_or(EFAULT)?;
+            pieces[count] = (pa + offset, at, n);
+            count += 1;
+            at += n;
+        }
+        for (pa, at, n) in &pieces[..count] {
+            f(crate::platform::linear_map_va(*pa), *at, *n);
+        }
+        Ok(())
+    }
+
+    /// Whether guest real `gra` is in user memory mapped for the L2.
+    pub(crate) fn is_user_memory(&self, gra: u64) -> bool {
+        self.user
+            .iter()
+            .any(|r| gra >= r.gra && gra - r.gra < (r.pages.len() * PAGE_SIZE) as u64)
+    }
+
+    /// Sets the L2's process table (guest-wide, at the L0 at once). Its
+    /// address is guest real: the L0 reaches it through the guest's
+    /// partition-scoped tree, which maps only memory the guest owns.
+    pub(crate) fn set_process_table(&mut self, t: crate::gsb::value::ProcessTable) -> Result {
+        let len = self.encode(&[(Id::PROCESS_TABLE, Value::ProcessTable(t))])?;
+        // SAFETY: the element's address is an L2 guest real address, not
+        // an L1 one: the L0 translates it through the guest's tree, whose
+        // pages and the user memory it maps the guest keeps until the L0
+        // has deleted it or dropped its translations (type invariant).
+        unsafe {
+            hcall::state::set_registering(
+                Scope::Guest,
+                self.id,
+                0,
+                &mut self.scratch,
+                len,
+                &mut self.tally,
+            )
+        }?;
+        if let Some(slot) = self.wide_mut(Id::PROCESS_TABLE) {
+            *slot = Some(Value::ProcessTable(t));
+        }
+        Ok(())
+    }
+
     /// H_RPT_INVALIDATE calls made for this guest so far.
     pub(crate) fn invalidations(&self) -> u64 {
         self.invalidations.count()
