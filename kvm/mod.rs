@@ -30,8 +30,12 @@
 //! open.
 
 pub(crate) mod anon;
+mod hcalls;
+mod irq;
+mod mmu;
 mod one_reg;
 mod regs;
+mod sregs;
 mod state;
 mod vcpu;
 mod vm;
@@ -53,26 +57,73 @@ static MODE: Atomic<u64> = Atomic::new(0);
 /// The device's name: `/dev/papr-nested`.
 pub(crate) const DEVICE_NAME: &CStr = c"papr-nested";
 
-/// What `KVM_CHECK_EXTENSION` answers.
+/// What `KVM_CHECK_EXTENSION` answers, the same on the device and on a
+/// VM fd (QEMU asks either and takes the VM fd's answer where it has one).
 pub(crate) mod capability {
-    use kernel::uapi;
+    use kernel::{bindings, uapi};
 
-    /// The capabilities the interface implements, each answered 1:
-    /// memory slots, `immediate_exit`, `KVM_{GET,SET}_ONE_REG`, and PAPR
-    /// guests (every vCPU is one; `KVM_ENABLE_CAP(KVM_CAP_PPC_PAPR)` is
-    /// accepted for the VMMs written for kvm-hv, which must enable it).
-    const IMPLEMENTED: [u32; 4] = [
+    /// The largest memory slot id plus one: KVM's `KVM_USER_MEM_SLOTS`
+    /// (`SHRT_MAX`), so that a VMM sizes its slot table as on kvm-hv.
+    pub(crate) const NR_MEMSLOTS: u32 = i16::MAX as u32;
+
+    /// vCPU ids go from 0 up to this, exclusive: one per CPU id the L1
+    /// kernel can have (`CONFIG_NR_CPUS`). An L0 with a smaller limit
+    /// refuses H_GUEST_CREATE_VCPU before it, with its own error.
+    pub(crate) const MAX_VCPUS: u32 = bindings::CONFIG_NR_CPUS;
+
+    /// The capabilities answered 1: each is implemented (the comment says
+    /// where).
+    const IMPLEMENTED: [u32; 17] = [
+        // Memory slots (`vm::Vm::set_memory_region`): made, deleted,
+        // replaced and moved.
         uapi::KVM_CAP_USER_MEMORY,
+        uapi::KVM_CAP_DESTROY_MEMORY_REGION_WORKS,
+        uapi::KVM_CAP_JOIN_MEMORY_REGIONS_WORKS,
+        // `KVM_EXIT_INTERNAL_ERROR` fills `ndata` and `data`.
+        uapi::KVM_CAP_INTERNAL_ERROR_DATA,
         uapi::KVM_CAP_IMMEDIATE_EXIT,
         uapi::KVM_CAP_ONE_REG,
+        // Every vCPU is a PAPR guest; `KVM_ENABLE_CAP(KVM_CAP_PPC_PAPR)`
+        // is accepted for the VMMs written for kvm-hv, which enable it.
         uapi::KVM_CAP_PPC_PAPR,
+        // `KVM_INTERRUPT` with level and unset (`irq`).
+        uapi::KVM_CAP_PPC_IRQ_LEVEL,
+        uapi::KVM_CAP_PPC_UNSET_IRQ,
+        // `KVM_GET_SREGS`/`KVM_SET_SREGS` (`sregs`).
+        uapi::KVM_CAP_PPC_SEGSTATE,
+        // `mmu`: the page sizes, the radix geometries, the process table.
+        uapi::KVM_CAP_PPC_GET_SMMU_INFO,
+        uapi::KVM_CAP_PPC_MMU_RADIX,
+        // `KVM_PPC_GET_CPU_CHAR`, from the L0's H_GET_CPU_CHARACTERISTICS.
+        uapi::KVM_CAP_PPC_GET_CPU_CHAR,
+        // `KVM_ENABLE_CAP` of these (`vm::Vm::enable_cap`).
+        uapi::KVM_CAP_PPC_FWNMI,
+        uapi::KVM_CAP_PPC_DAWR1,
+        uapi::KVM_CAP_PPC_ENABLE_HCALL,
+        // `KVM_REG_PPC_HIOR` reads 0 and takes only 0, as on kvm-hv (no
+        // interrupt offset in a guest with its own hypervisor state).
+        uapi::KVM_CAP_PPC_HIOR,
     ];
 
-    /// `KVM_CHECK_EXTENSION(cap)`: 1 for [`IMPLEMENTED`], 0 for everything
-    /// else: nothing is advertised that is not implemented.
+    /// `KVM_CHECK_EXTENSION(cap)`: 1 for [`IMPLEMENTED`], a number for the
+    /// capabilities that are one, 0 for everything else: nothing is
+    /// advertised that is not implemented. Among the 0s: `KVM_CAP_SYNC_MMU`
+    /// (slots are pinned: a later change of the VMM's mapping does not
+    /// reach the L2), `KVM_CAP_PPC_GET_PVINFO` (that would be KVM PR),
+    /// `KVM_CAP_IRQCHIP` and the in-kernel interrupt controllers (QEMU
+    /// emulates XICS or XIVE itself and raises lines with `KVM_INTERRUPT`).
     pub(crate) fn check(cap: usize) -> isize {
-        let known = u32::try_from(cap).is_ok_and(|c| IMPLEMENTED.contains(&c));
-        isize::from(known)
+        let Ok(cap) = u32::try_from(cap) else {
+            return 0;
+        };
+        let n = match cap {
+            uapi::KVM_CAP_NR_MEMSLOTS => NR_MEMSLOTS,
+            // What KVM recommends as the most vCPUs to run: one per online CPU.
+            uapi::KVM_CAP_NR_VCPUS => crate::platform::online_cpus().min(MAX_VCPUS),
+            uapi::KVM_CAP_MAX_VCPUS | uapi::KVM_CAP_MAX_VCPU_ID => MAX_VCPUS,
+            c => u32::from(IMPLEMENTED.contains(&c)),
+        };
+        n as isize
     }
 }
 

@@ -3,7 +3,10 @@
 //! `struct kvm_regs` and the guest state elements behind its fields: the
 //! one place that mapping is written.
 
-use crate::gsb::{ids::ElemType, Id, IdSet, Value};
+use crate::gsb::{
+    ids::{ElemType, MSR_SETTABLE},
+    Id, IdSet, Value,
+};
 use kernel::{prelude::*, transmute::AsBytes, transmute::FromBytes, uapi};
 
 /// `struct kvm_regs`, as it crosses to and from userspace.
@@ -75,23 +78,29 @@ fn value(id: Id, v: u64) -> Result<Value> {
 }
 
 /// The elements `r` sets, in one array. `-EINVAL` where a field does not
-/// fit its element, and for SPRG4-7, which have no guest state element
-/// (they must be 0).
+/// fit its element. As kvm-hv does, the MSR bits userspace may not set
+/// (HV, S, ME: the L0's, which `KVM_GET_REGS` shows) are dropped rather
+/// than refused, and `pid` is not set (a VMM syncs PIDR through ONE_REG;
+/// QEMU passes its BookE PID here, 0 on book3s). SPRG4-7 have no element:
+/// the caller keeps them.
 pub(crate) fn elements(r: &uapi::kvm_regs) -> Result<KVec<(Id, Value)>> {
-    if [r.sprg4, r.sprg5, r.sprg6, r.sprg7].iter().any(|v| *v != 0) {
-        return Err(EINVAL);
-    }
-    let mut out = KVec::with_capacity(NAMED.len() + Id::GPRS.len(), GFP_KERNEL)?;
+    let mut out = KVec::with_capacity(NAMED.len() + Id::GPRS.len(), GFP_KERNEL_ACCOUNT)?;
     for (id, v) in NAMED.iter().zip(named(r)) {
-        out.push((*id, value(*id, v)?), GFP_KERNEL)?;
+        let v = match *id {
+            Id::PIDR => continue,
+            Id::MSR => v & MSR_SETTABLE,
+            _ => v,
+        };
+        out.push((*id, value(*id, v)?), GFP_KERNEL_ACCOUNT)?;
     }
     for (id, v) in Id::GPRS.iter().zip(r.gpr) {
-        out.push((*id, value(*id, v)?), GFP_KERNEL)?;
+        out.push((*id, value(*id, v)?), GFP_KERNEL_ACCOUNT)?;
     }
     Ok(out)
 }
 
-/// `kvm_regs` from `get`, which gives each element's value (SPRG4-7: 0).
+/// `kvm_regs` from `get`, which gives each element's value (SPRG4-7: 0,
+/// for the caller to fill).
 pub(crate) fn from_elements(get: impl Fn(Id) -> Option<Value>) -> Result<uapi::kvm_regs> {
     let word = |id: Id| match get(id) {
         Some(Value::Be64(v)) => Ok(v),

@@ -3,8 +3,21 @@
 //! A VM: one guest at the L0, reached through a VM fd, and the memory
 //! slots userspace gave it.
 
-use super::{anon, anon::AnonFile, capability, one_reg::Request, state, vcpu::VcpuFd};
-use crate::gsb::{ids::Scope, Id, IdSet, Value};
+use super::{
+    anon,
+    anon::AnonFile,
+    capability,
+    hcalls::{Enabled, Vpa},
+    irq::Wake,
+    mmu,
+    one_reg::Request,
+    state,
+    vcpu::{self, VcpuFd},
+};
+use crate::gsb::{
+    ids::{Scope, LPCR_SETTABLE},
+    Id, IdSet, Value,
+};
 use crate::hcall::guest::VcpuFlags;
 use crate::vcpu::{
     pgtable::{PartitionTree, EA_BITS, PAGE_SIZE},
@@ -14,7 +27,10 @@ use crate::vcpu::{
 use kernel::{
     new_mutex,
     prelude::*,
-    sync::{Arc, ArcBorrow, Mutex},
+    sync::{
+        atomic::{ordering::Relaxed, Atomic},
+        Arc, ArcBorrow, Mutex,
+    },
     transmute::FromBytes,
     uaccess::{UserPtr, UserSlice},
     uapi,
@@ -41,10 +57,24 @@ impl Slot {
     }
 }
 
+/// What other vCPUs reach of a vCPU: its wake-ups and its VPA areas.
+pub(super) struct VcpuShared {
+    id: u64,
+    pub(super) wake: Arc<Wake>,
+    pub(super) vpa: Arc<Mutex<Vpa>>,
+}
+
 /// The guest and its slots, under one lock.
 struct State {
     guest: Guest,
     slots: KVec<Slot>,
+    /// Each vCPU's wake-ups and VPA, by id.
+    vcpus: KVec<VcpuShared>,
+    /// `KVM_REG_PPC_ARCH_COMPAT` as the VMM last set it on a vCPU fd (0:
+    /// the processor's own, never sent to the L0).
+    arch_compat: u32,
+    /// LPCR[GTSE] for every vCPU, from `KVM_PPC_CONFIGURE_V3_MMU`.
+    gtse: bool,
 }
 
 /// `struct kvm_userspace_memory_region`, as read from userspace.
@@ -62,6 +92,12 @@ unsafe impl FromBytes for Region {}
 pub(crate) struct Vm {
     /// The processor mode of its L2 (an `H_GUEST_CAP_POWER*` bit).
     mode: u64,
+    /// The hypervisor calls `KVM_RUN` answers in the kernel.
+    hcalls: Enabled,
+    /// `KVM_CAP_PPC_FWNMI` enabled: machine checks go to the VMM.
+    fwnmi: Atomic<bool>,
+    /// `KVM_CAP_PPC_DAWR1` enabled: H_SET_MODE may set DAWR1.
+    dawr1: Atomic<bool>,
     /// Its operations sleep (hcalls, pinning), hence a mutex.
     #[pin]
     state: Mutex<State>,
@@ -76,9 +112,15 @@ impl Vm {
         Arc::pin_init(
             pin_init!(Vm {
                 mode,
+                hcalls: Enabled::new(),
+                fwnmi: Atomic::new(false),
+                dawr1: Atomic::new(false),
                 state <- new_mutex!(State {
                     guest,
                     slots: KVec::new(),
+                    vcpus: KVec::new(),
+                    arch_compat: 0,
+                    gtse: false,
                 }),
             }),
             GFP_KERNEL,
@@ -99,7 +141,7 @@ impl Vm {
     /// [`super::one_reg`]), from the L0.
     fn get_one_reg(&self, arg: usize) -> Result<isize> {
         let req = Request::read(arg, Scope::Guest)?;
-        let v = self.state.lock().guest.get(req.id)?;
+        let v = self.state.lock().guest.get(req.element()?)?;
         req.put(v)
     }
 
@@ -108,7 +150,7 @@ impl Vm {
     fn set_one_reg(&self, arg: usize) -> Result<isize> {
         let req = Request::read(arg, Scope::Guest)?;
         let v = req.take()?;
-        self.state.lock().guest.set(&[(req.id, v)])?;
+        self.state.lock().guest.set(&[(req.element()?, v)])?;
         Ok(0)
     }
 
@@ -118,6 +160,11 @@ impl Vm {
     /// but the L0's.
     fn create_vcpu(this: ArcBorrow<'_, Self>, id: usize) -> Result<isize> {
         let id = u64::try_from(id).map_err(|_| EINVAL)?;
+        if id >= u64::from(capability::MAX_VCPUS) {
+            return Err(EINVAL);
+        }
+        let wake = Wake::new()?;
+        let vpa = Arc::pin_init(new_mutex!(Vpa::default()), GFP_KERNEL_ACCOUNT)?;
         let vcpu = {
             let mut st = this.state.lock();
             let next = u64::try_from(st.guest.vcpu_count()).map_err(|_| EINVAL)?;
@@ -127,16 +174,141 @@ impl Vm {
             if id > next {
                 return Err(EINVAL);
             }
+            st.vcpus.reserve(1, GFP_KERNEL_ACCOUNT)?;
             let vcpu = st.guest.create_vcpu(VcpuFlags::default())?;
             let made = vcpu.lock().id();
             if made != id {
                 pr_err!("KVM_CREATE_VCPU({}): the guest made vCPU {}\n", id, made);
                 return Err(EIO);
             }
+            // Room was reserved above: the push does not allocate.
+            st.vcpus.push(
+                VcpuShared {
+                    id,
+                    wake: wake.clone(),
+                    vpa: vpa.clone(),
+                },
+                GFP_KERNEL_ACCOUNT,
+            )?;
             vcpu
         };
-        let fd = VcpuFd::new(this.into(), vcpu)?;
+        let fd = VcpuFd::new(this.into(), vcpu, id, wake, vpa)?;
         Ok(anon::install(fd)? as isize)
+    }
+
+    /// The wake-ups of vCPU `id`, if the guest has it.
+    pub(super) fn wake_of(&self, id: u64) -> Option<Arc<Wake>> {
+        let st = self.state.lock();
+        st.vcpus.iter().find(|v| v.id == id).map(|v| v.wake.clone())
+    }
+
+    /// The VPA areas of vCPU `id`, if the guest has it.
+    pub(super) fn vpa_of(&self, id: u64) -> Option<Arc<Mutex<Vpa>>> {
+        let st = self.state.lock();
+        st.vcpus.iter().find(|v| v.id == id).map(|v| v.vpa.clone())
+    }
+
+    /// The hypervisor calls answered in the kernel.
+    pub(super) fn hcalls(&self) -> &Enabled {
+        &self.hcalls
+    }
+
+    /// Whether machine checks go to the VMM (`KVM_CAP_PPC_FWNMI`).
+    pub(super) fn fwnmi(&self) -> bool {
+        self.fwnmi.load(Relaxed)
+    }
+
+    /// `KVM_ENABLE_CAP(KVM_CAP_PPC_FWNMI)`, on the VM or any vCPU fd.
+    pub(super) fn enable_fwnmi(&self) {
+        self.fwnmi.store(true, Relaxed);
+    }
+
+    /// Whether H_SET_MODE may set DAWR1 (`KVM_CAP_PPC_DAWR1`).
+    pub(super) fn dawr1(&self) -> bool {
+        self.dawr1.load(Relaxed)
+    }
+
+    /// Copies L2 memory at `gra` into `buf` (see [`Guest::read_user`]).
+    pub(super) fn read_guest(&self, gra: u64, buf: &mut [u8]) -> Result {
+        self.state.lock().guest.read_user(gra, buf)
+    }
+
+    /// Copies `buf` into L2 memory at `gra` (see [`Guest::write_user`]).
+    pub(super) fn write_guest(&self, gra: u64, buf: &[u8]) -> Result {
+        self.state.lock().guest.write_user(gra, buf)
+    }
+
+    /// A guest-wide element, from the L1's copy or the L0.
+    pub(super) fn get_wide(&self, id: Id) -> Result<Value> {
+        self.state.lock().guest.get(id)
+    }
+
+    /// Sets a guest-wide element at the L0.
+    pub(super) fn set_wide(&self, id: Id, v: Value) -> Result {
+        self.state.lock().guest.set(&[(id, v)])
+    }
+
+    /// `KVM_REG_PPC_ARCH_COMPAT` of the vCPUs.
+    pub(super) fn arch_compat(&self) -> u32 {
+        self.state.lock().arch_compat
+    }
+
+    /// Sets `KVM_REG_PPC_ARCH_COMPAT` for the guest: a logical PVR goes to
+    /// the L0 (which refuses one it cannot run), 0 (the processor's own
+    /// mode) is only kept: the L0 runs the L2 in the mode the module
+    /// negotiated unless told otherwise.
+    pub(super) fn set_arch_compat(&self, pvr: u32) -> Result {
+        let mut st = self.state.lock();
+        if pvr != 0 {
+            st.guest.set(&[(Id::LOGICAL_PVR, Value::Be32(pvr))])?;
+        }
+        st.arch_compat = pvr;
+        Ok(())
+    }
+
+    /// `KVM_PPC_CONFIGURE_V3_MMU`: the L2's process table (a guest real
+    /// address) to the L0, and LPCR[GTSE] of every vCPU, as
+    /// `kvmhv_configure_mmu()`. QEMU makes it for the L2's
+    /// H_REGISTER_PROC_TBL.
+    fn configure_mmu(&self, arg: usize) -> Result<isize> {
+        let cfg = mmu::read_config(arg)?;
+        let mut st = self.state.lock();
+        st.guest.set_process_table(cfg.process_table)?;
+        st.gtse = cfg.gtse;
+        for i in 0..st.guest.vcpu_count() {
+            let Some(v) = st.guest.vcpu(i as u64) else {
+                continue;
+            };
+            let mut v = v.lock();
+            let lpcr = match v.get(Id::LPCR)? {
+                Value::Be64(x) => x,
+                _ => return Err(EPROTO),
+            };
+            let lpcr = if cfg.gtse {
+                lpcr | vcpu::LPCR_GTSE
+            } else {
+                lpcr & !vcpu::LPCR_GTSE
+            };
+            v.set(Id::LPCR, Value::Be64(lpcr & LPCR_SETTABLE))?;
+        }
+        Ok(0)
+    }
+
+    /// `KVM_ENABLE_CAP` on the VM: `KVM_CAP_PPC_ENABLE_HCALL` (see
+    /// [`Enabled::enable`]), `KVM_CAP_PPC_FWNMI`, `KVM_CAP_PPC_DAWR1`; no
+    /// flags. Anything else is `-EINVAL`.
+    fn enable_cap(&self, arg: usize) -> Result<isize> {
+        let c = vcpu::read_enable_cap(arg)?;
+        if c.flags != 0 {
+            return Err(EINVAL);
+        }
+        match c.cap {
+            uapi::KVM_CAP_PPC_ENABLE_HCALL => self.hcalls.enable(c.args[0], c.args[1])?,
+            uapi::KVM_CAP_PPC_FWNMI => self.enable_fwnmi(),
+            uapi::KVM_CAP_PPC_DAWR1 => self.dawr1.store(c.args[0] != 0, Relaxed),
+            _ => return Err(EINVAL),
+        }
+        Ok(0)
     }
 
     /// `KVM_SET_USER_MEMORY_REGION`.
@@ -218,6 +390,11 @@ impl AnonFile for Vm {
             uapi::KVM_CREATE_VCPU => Vm::create_vcpu(this, arg),
             uapi::KVM_GET_ONE_REG => this.get_one_reg(arg),
             uapi::KVM_SET_ONE_REG => this.set_one_reg(arg),
+            uapi::KVM_ENABLE_CAP => this.enable_cap(arg),
+            uapi::KVM_PPC_GET_SMMU_INFO => mmu::smmu_info(arg),
+            uapi::KVM_PPC_GET_RMMU_INFO => mmu::rmmu_info(arg),
+            uapi::KVM_PPC_CONFIGURE_V3_MMU => this.configure_mmu(arg),
+            uapi::KVM_PPC_GET_CPU_CHAR => mmu::cpu_char(arg),
             state::GET_STATE | state::SET_STATE | state::SNAPSHOT | state::RESTORE => {
                 state::ioctl(&*this, cmd, arg)
             }
