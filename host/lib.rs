@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The Guest State Buffer codec of rust_papr_nested, built for the host
-//! from the module's own `gsb/` sources.
+//! The pure-logic parts of rust_papr_nested, built for the host from the
+//! module's own sources: the Guest State Buffer codec (`gsb/`) and the
+//! MMIO emulation's load/store decoder (`emul/`).
 
 #![no_std]
 #![warn(missing_docs)]
 
+#[path = "../emul/mod.rs"]
+pub mod emul;
 #[path = "../gsb/mod.rs"]
 pub mod gsb;

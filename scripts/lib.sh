@@ -75,7 +75,7 @@ rpn_place_in_tree() {
 	(
 		cd "$RPN_TOP"
 		cp Kbuild Kconfig ./*.rs "$dst/"
-		for d in gsb hcall vcpu demo kvm kunit; do
+		for d in emul gsb hcall vcpu demo kvm kunit; do
 			[ -d "$d" ] || continue
 			find "$d" -name '*.rs' -print0 | cpio -0pdm --quiet "$dst"
 		done
