@@ -7,8 +7,10 @@
 //! vCPUs, to set and get their state and to run them, with the H_GUEST_*
 //! hypervisor calls. The layers, bottom up:
 //!
-//! - [`emul`]: MMIO emulation: the decoder of the loads and stores.
-//!   Needs only `core`; `host/` builds the same files for cargo tests.
+//! - [`emul`]: MMIO emulation: the L2's process-scoped radix walk, to
+//!   read the instruction at its NIA, and the decoder of the loads and
+//!   stores. Needs only `core`; `host/` builds the same files for cargo
+//!   tests.
 //! - [`gsb`]: the Guest State Buffer format: the one table of guest state
 //!   IDs, a writer, a validating parser, ID sets and messages. Needs only
 //!   `core`; `host/` builds the same files for cargo tests and fuzzing.
@@ -34,7 +36,7 @@ use kernel::prelude::*;
 mod demo;
 #[expect(
     unreachable_pub,
-    reason = "the decoder's items are `pub` for the host crate in host/, which builds these same files"
+    reason = "the emulation's items are `pub` for the host crate in host/, which builds these same files"
 )]
 pub(crate) mod emul;
 #[expect(

@@ -267,7 +267,7 @@ const fn x_form(xo: u32) -> Result<Shape, DecodeError> {
 }
 
 /// Decodes `insn`, the instruction word as the processor reads it (in
-/// the order of MSR\[LE\]).
+/// the order of MSR\[LE\]; see [`super::fetch_instruction`]).
 ///
 /// Any word is taken: what is not one of the loads and stores of the
 /// module documentation is an error, never a panic.

@@ -2,7 +2,7 @@
 
 //! The pure-logic parts of rust_papr_nested, built for the host from the
 //! module's own sources: the Guest State Buffer codec (`gsb/`) and the
-//! MMIO emulation's load/store decoder (`emul/`).
+//! MMIO emulation's decoder and radix walk (`emul/`).
 
 #![no_std]
 #![warn(missing_docs)]

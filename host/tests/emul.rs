@@ -1,11 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Host tests of the MMIO emulation: the load/store decoder.
+//! Host tests of the MMIO emulation: the load/store decoder and the
+//! process-scoped radix walk.
 
+use std::cell::Cell;
 use std::collections::BTreeMap;
 
 use rpn_gsb::emul::insn::{InvalidForm, Unsupported};
-use rpn_gsb::emul::{decode, load_value, store_bytes, DecodeError, Form, Kind, MemOp};
+use rpn_gsb::emul::radix::{
+    DIR_BASE_MASK, MAX_LEVELS, PTE_EXECUTE, PTE_LEAF, PTE_READ, PTE_REFERENCED, PTE_VALID,
+    REAL_MODE_MASK,
+};
+use rpn_gsb::emul::{
+    decode, fetch_instruction, load_value, store_bytes, translate, DecodeError, Form, GuestMemory,
+    Kind, MemOp, Translation, WalkError,
+};
 
 // ---------------------------------------------------------------------------
 // The decoder
@@ -438,4 +447,346 @@ fn store_bytes_and_back() {
             assert_eq!(back, v & mask, "{} be={be}", row.0);
         }
     }
+}
+
+// ---------------------------------------------------------------------------
+// The radix walk
+// ---------------------------------------------------------------------------
+
+/// Guest memory: sparse doublewords, counting reads; unwritten addresses
+/// below `limit` read as 0, others are outside every slot.
+struct Mem {
+    dw: BTreeMap<u64, u64>,
+    limit: u64,
+    reads: Cell<usize>,
+}
+
+impl Mem {
+    fn new() -> Self {
+        Mem {
+            dw: BTreeMap::new(),
+            limit: 1 << 40,
+            reads: Cell::new(0),
+        }
+    }
+
+    fn set(&mut self, gra: u64, v: u64) {
+        assert_eq!(gra % 8, 0);
+        self.dw.insert(gra, v);
+    }
+}
+
+impl GuestMemory for Mem {
+    fn read_be64(&self, gra: u64) -> Option<u64> {
+        assert_eq!(gra % 8, 0, "unaligned read at {gra:#x}");
+        self.reads.set(self.reads.get() + 1);
+        if gra >= self.limit {
+            return None;
+        }
+        Some(self.dw.get(&gra).copied().unwrap_or(0))
+    }
+}
+
+const PRTB: u64 = 0x10_0000;
+const PRTB_SIZE: u64 = 1 << 16;
+
+/// A process table entry's first doubleword: a tree of `tree_bits` EA
+/// bits rooted at `root` with 2^`rpds` entries.
+fn prte(tree_bits: u64, root: u64, rpds: u64) -> u64 {
+    let rts = tree_bits - 31;
+    ((rts >> 3) << 61) | root | ((rts & 7) << 5) | rpds
+}
+
+fn dir(base: u64, nls: u64) -> u64 {
+    PTE_VALID | base | nls
+}
+
+/// Linux's pte bits for a kernel page (privileged, read, write, exec,
+/// referenced and changed).
+const PAGE_FLAGS: u64 = 0x18f;
+
+fn leaf(rpn: u64) -> u64 {
+    PTE_VALID | PTE_LEAF | rpn | PAGE_FLAGS
+}
+
+/// Builds Linux's 52-bit tree for one EA: 13 bits at the root, then 9,
+/// 9 and `last` (5 for 64 KiB pages, 9 for 4 KiB), with the leaf at
+/// level `leaf_level` (3, or 2 for a 2 MiB page, 1 for 1 GiB). Returns
+/// the directories' bases, which are the same for the same PID.
+fn linux_tree(
+    mem: &mut Mem,
+    pid: u32,
+    ea: u64,
+    last: u64,
+    leaf_level: usize,
+    rpn: u64,
+) -> [u64; 4] {
+    let sizes = [13, 9, 9, last];
+    let at_pid = u64::from(pid) << 24;
+    let bases = [0x20_0000, 0x30_0000, 0x30_1000, 0x30_2000].map(|b| b + at_pid);
+    mem.set(PRTB + 16 * u64::from(pid), prte(52, bases[0], 13));
+    let mut shift = 52;
+    for level in 0..4 {
+        shift -= sizes[level];
+        let index = (ea >> shift) & ((1 << sizes[level]) - 1);
+        let at = bases[level] + 8 * index;
+        if level == leaf_level {
+            mem.set(at, leaf(rpn));
+            break;
+        }
+        mem.set(at, dir(bases[level + 1], sizes[level + 1]));
+    }
+    bases
+}
+
+fn xlate(mem: &Mem, ea: u64, pid: u32) -> Result<Translation, WalkError> {
+    translate(mem, ea, pid, (PRTB, PRTB_SIZE), true)
+}
+
+#[test]
+fn walk_64k_pages() {
+    let mut mem = Mem::new();
+    let ea = 0x0000_7fff_8765_4321;
+    linux_tree(&mut mem, 7, ea, 5, 3, 0x4567_0000);
+    let t = xlate(&mem, ea, 7).unwrap();
+    assert_eq!(t.gra, 0x4567_4321);
+    assert_eq!(t.page_shift, 16);
+    assert_eq!(t.pte, Some(leaf(0x4567_0000)));
+    // The process table entry and four levels.
+    assert_eq!(mem.reads.get(), 5);
+    // The rest of the page maps alike; the next page is not mapped.
+    assert_eq!(xlate(&mem, ea | 0xffff, 7).unwrap().gra, 0x4567_ffff);
+    assert_eq!(
+        xlate(&mem, ea + 0x1_0000, 7),
+        Err(WalkError::NotValid { level: 3 })
+    );
+    // Another PID has no tree: its all-zero entry is a 31-bit tree.
+    assert_eq!(
+        xlate(&mem, ea, 8),
+        Err(WalkError::OutOfRange { tree_bits: 31 })
+    );
+}
+
+#[test]
+fn walk_4k_pages() {
+    let mut mem = Mem::new();
+    let ea = 0x0000_0001_2345_6789;
+    linux_tree(&mut mem, 1, ea, 9, 3, 0x9_8765_4000);
+    let t = xlate(&mem, ea, 1).unwrap();
+    assert_eq!(t.gra, 0x9_8765_4789);
+    assert_eq!(t.page_shift, 12);
+}
+
+#[test]
+fn walk_huge_pages() {
+    let mut mem = Mem::new();
+    let ea = 0x0000_0001_2345_6789;
+    linux_tree(&mut mem, 1, ea, 5, 2, 0x4000_0000);
+    let t = xlate(&mem, ea, 1).unwrap();
+    assert_eq!(t.gra, 0x4000_0000 | (ea & 0x1f_ffff));
+    assert_eq!(t.page_shift, 21);
+    assert_eq!(mem.reads.get(), 4);
+
+    let mut mem = Mem::new();
+    linux_tree(&mut mem, 1, ea, 5, 1, 0x80_0000_0000);
+    let t = xlate(&mem, ea, 1).unwrap();
+    assert_eq!(t.gra, 0x80_2345_6789);
+    assert_eq!(t.page_shift, 30);
+    // A 1 GiB leaf whose RPN is only 2 MiB aligned.
+    linux_tree(&mut mem, 1, ea, 5, 1, 0x80_0020_0000);
+    assert_eq!(
+        xlate(&mem, ea, 1),
+        Err(WalkError::LeafMisaligned { level: 1 })
+    );
+}
+
+#[test]
+fn walk_quadrants() {
+    let mut mem = Mem::new();
+    let ea = 0x0000_0000_1000_0000;
+    linux_tree(&mut mem, 0, ea, 5, 3, 0x1_0000);
+    linux_tree(&mut mem, 9, ea, 5, 3, 0x2_0000);
+    // Quadrant 3 is PID 0's, whatever PIDR holds.
+    let q3 = xlate(&mem, ea | (3 << 62), 9).unwrap();
+    assert_eq!(q3.gra, 0x1_0000);
+    // Quadrant 0 is PIDR's.
+    assert_eq!(xlate(&mem, ea, 9).unwrap().gra, 0x2_0000);
+    for q in [1u8, 2] {
+        assert_eq!(
+            xlate(&mem, ea | (u64::from(q) << 62), 9),
+            Err(WalkError::Quadrant { quadrant: q })
+        );
+    }
+}
+
+#[test]
+fn walk_real_mode() {
+    let mem = Mem::new();
+    for ea in [0, 0x1234, 0xc000_0000_0123_4560, u64::MAX] {
+        let t = translate(&mem, ea, 5, (PRTB, PRTB_SIZE), false).unwrap();
+        assert_eq!(t.gra, ea & REAL_MODE_MASK);
+        assert_eq!(t.page_shift, 60);
+        assert_eq!(t.pte, None);
+    }
+    assert_eq!(mem.reads.get(), 0);
+}
+
+#[test]
+fn walk_table_errors() {
+    let mut mem = Mem::new();
+    let ea = 0x1000;
+    linux_tree(&mut mem, 4095, ea, 5, 3, 0x1_0000);
+    // The last PID of a 64 KiB table, and the first beyond it.
+    assert!(xlate(&mem, ea, 4095).is_ok());
+    assert_eq!(
+        xlate(&mem, ea, 4096),
+        Err(WalkError::PidOutsideTable { pid: 4096 })
+    );
+    // The largest PID of the largest table: an all-zero entry.
+    assert_eq!(
+        translate(&mem, ea, u32::MAX, (PRTB, u64::MAX), true),
+        Err(WalkError::DirectorySize { level: 0, bits: 0 })
+    );
+    assert_eq!(
+        translate(&mem, ea, 0, (PRTB | 0x800, PRTB_SIZE), true),
+        Err(WalkError::TableMisaligned { base: PRTB | 0x800 })
+    );
+    // A table at the top of the address space, where the entry's
+    // address would wrap around.
+    assert_eq!(
+        translate(&mem, ea, 1 << 28, (!0xfff, u64::MAX), true),
+        Err(WalkError::PidOutsideTable { pid: 1 << 28 })
+    );
+    mem.limit = PRTB;
+    assert_eq!(
+        xlate(&mem, ea, 4095),
+        Err(WalkError::Unreadable {
+            gra: PRTB + 16 * 4095
+        })
+    );
+}
+
+#[test]
+fn walk_tree_errors() {
+    let ea = 0x0000_0001_2345_6789;
+    let base = || {
+        let mut mem = Mem::new();
+        let bases = linux_tree(&mut mem, 1, ea, 5, 3, 0x4567_0000);
+        (mem, bases)
+    };
+    let (_, bases) = base();
+    let base = || base().0;
+    assert!(xlate(&base(), ea, 1).is_ok());
+    // EA bits 2-11 must be 0 for a 52-bit tree.
+    assert_eq!(
+        xlate(&base(), ea | (1 << 52), 1),
+        Err(WalkError::OutOfRange { tree_bits: 52 })
+    );
+    assert_eq!(
+        xlate(&base(), ea | (1 << 61), 1),
+        Err(WalkError::OutOfRange { tree_bits: 52 })
+    );
+    // A directory beyond memory.
+    let mut mem = base();
+    mem.limit = bases[1];
+    assert_eq!(
+        xlate(&mem, ea, 1),
+        Err(WalkError::Unreadable {
+            gra: bases[1] + 8 * ((ea >> 30) & 0x1ff)
+        })
+    );
+    // Root too small, misaligned, or a leaf.
+    let mut mem = base();
+    mem.set(PRTB + 16, prte(52, bases[0], 4));
+    assert_eq!(
+        xlate(&mem, ea, 1),
+        Err(WalkError::DirectorySize { level: 0, bits: 4 })
+    );
+    mem.set(PRTB + 16, prte(52, bases[0] | 0x100, 13));
+    assert_eq!(
+        xlate(&mem, ea, 1),
+        Err(WalkError::DirectoryMisaligned {
+            level: 0,
+            base: bases[0] | 0x100
+        })
+    );
+    // A directory so large that it would map less than 4 KiB.
+    mem.set(PRTB + 16, prte(42, 0, 31));
+    assert_eq!(
+        xlate(&mem, ea, 1),
+        Err(WalkError::DirectorySize { level: 0, bits: 31 })
+    );
+    let mut mem = base();
+    let root_entry = bases[0] + 8 * ((ea >> 39) & 0x1fff);
+    mem.set(root_entry, leaf(0));
+    assert_eq!(xlate(&mem, ea, 1), Err(WalkError::LeafAtRoot));
+    // A level-1 directory pointing at itself (a loop), with room for
+    // more levels than the walk takes: 62-bit tree of 5-bit levels.
+    let mut mem = Mem::new();
+    mem.set(PRTB, prte(62, 0x20_0000, 5));
+    for i in 0..32 {
+        mem.set(0x20_0000 + 8 * i, dir(0x20_0000, 5));
+    }
+    assert_eq!(xlate(&mem, 0, 0), Err(WalkError::TooDeep));
+    assert_eq!(mem.reads.get(), 1 + usize::from(MAX_LEVELS));
+    // A non-leaf at the last level, whose next level has no bits left.
+    let mut mem = base();
+    let last = bases[3] + 8 * ((ea >> 16) & 0x1f);
+    mem.set(last, dir(0x40_0000, 5));
+    assert_eq!(xlate(&mem, ea, 1), Err(WalkError::TooDeep));
+    // A level-2 directory of 28 bits, where 30 are left: its pages
+    // would be 4 bytes.
+    let mut mem = base();
+    let l1 = bases[1] + 8 * ((ea >> 30) & 0x1ff);
+    mem.set(l1, dir(0x40_0000, 28));
+    assert_eq!(
+        xlate(&mem, ea, 1),
+        Err(WalkError::DirectorySize { level: 2, bits: 28 })
+    );
+    // A directory base misaligned for its size (9 bits: 4 KiB).
+    mem.set(l1, dir(bases[2] | 0x800, 9));
+    assert_eq!(
+        xlate(&mem, ea, 1),
+        Err(WalkError::DirectoryMisaligned {
+            level: 2,
+            base: bases[2] | 0x800
+        })
+    );
+    assert_eq!(dir(bases[2] | 0x800, 9) & DIR_BASE_MASK, bases[2] | 0x800);
+}
+
+#[test]
+fn fetch() {
+    let mut mem = Mem::new();
+    let nia = 0xc000_0000_0000_1004;
+    linux_tree(&mut mem, 0, nia & !(3 << 62), 5, 3, 0x5_0000);
+    // lwzx 5,3,4 at 0x5_1004 in a little-endian guest: the bytes
+    // 2e 20 a3 7c, the second word of the doubleword at 0x5_1000.
+    mem.set(0x5_1000, 0x6000_0000_2e20_a37c);
+    let le = fetch_instruction(&mem, nia, 3, (PRTB, PRTB_SIZE), true, true).unwrap();
+    assert_eq!(le, 0x7ca3202e);
+    assert_eq!(decode(le).unwrap().form, Form::X { rb: 4 });
+    // Big-endian: the same bytes read the other way round.
+    let be = fetch_instruction(&mem, nia, 3, (PRTB, PRTB_SIZE), true, false).unwrap();
+    assert_eq!(be, 0x2e20_a37c);
+    // The first word, and the low two bits ignored.
+    let first = fetch_instruction(&mem, nia - 1, 3, (PRTB, PRTB_SIZE), true, false).unwrap();
+    assert_eq!(first, 0x6000_0000);
+    // Real mode.
+    mem.set(0x1008, 0x7ca3_202e_0000_0000);
+    let real = fetch_instruction(&mem, 0x1008, 3, (PRTB, PRTB_SIZE), false, false).unwrap();
+    assert_eq!(real, 0x7ca3202e);
+    // The next page is mapped, its memory is not.
+    let next = nia + 0x1_0000;
+    let beyond = mem.limit;
+    linux_tree(&mut mem, 0, next & !(3 << 62), 5, 3, beyond);
+    assert_eq!(
+        fetch_instruction(&mem, next, 3, (PRTB, PRTB_SIZE), true, true),
+        Err(WalkError::Unreadable {
+            gra: beyond | 0x1000
+        })
+    );
+    let t = xlate(&mem, nia, 3).unwrap();
+    let want = PTE_READ | PTE_EXECUTE | PTE_REFERENCED;
+    assert_eq!(t.pte.unwrap() & want, want);
 }
