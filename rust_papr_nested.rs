@@ -10,7 +10,7 @@
 //! - [`emul`]: MMIO emulation: the L2's process-scoped radix walk, to
 //!   read the instruction at its NIA, and the decoder of the loads and
 //!   stores. Needs only `core`; `host/` builds the same files for cargo
-//!   tests.
+//!   tests and fuzzing.
 //! - [`gsb`]: the Guest State Buffer format: the one table of guest state
 //!   IDs, a writer, a validating parser, ID sets and messages. Needs only
 //!   `core`; `host/` builds the same files for cargo tests and fuzzing.

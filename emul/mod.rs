@@ -20,14 +20,14 @@
 //! The code here needs only `core` and takes no locks: guest memory is
 //! read through [`radix::GuestMemory`], which the caller implements. The
 //! same files build in the kernel module and in the host crate under
-//! `host/`, which tests them with cargo.
+//! `host/`, which tests and fuzzes them with cargo.
 
 #![cfg_attr(
     CONFIG_RUST,
     expect(
         dead_code,
         reason = "the MMIO exit path of kvm/ is the caller, still to come; \
-                  the host crate's tests use every item"
+                  the host crate's tests and fuzz targets use every item"
     )
 )]
 

@@ -8,8 +8,9 @@
 #   - KUnit: our suites through kunit.py on the nested-PAPR QEMU L0, each
 #     test case counted; plus the check that Rust's warn_on! logged its
 #     file and line
-#   - host: the codec's cargo tests (each counted), a bounded fuzz run
-#     and the encode/parse benchmark (printed, not asserted)
+#   - host: the cargo tests of the codec and of the MMIO emulation (each
+#     counted), a bounded run of each fuzz target (each counted) and the
+#     encode/parse benchmark (printed, not asserted)
 #   - rustfmt and clippy (scripts/lint.sh)
 #   - the out-of-tree module build against the L1 kernel
 #   - the userspace tools' build, and the main job's two boots: with the
@@ -54,7 +55,16 @@ if [ -d host ]; then
 		rpn_log "FAIL host tests: cargo test exited $rc"
 	fi
 	rpn_log "host tests took $((SECONDS - start)) s"
-	step "fuzz the parser (${RPN_FUZZ_RUNS:=1000000} runs)" bash scripts/host-tests.sh fuzz "$RPN_FUZZ_RUNS"
+	# One step per fuzz target, with its own runs (RPN_FUZZ_RUNS for all).
+	if mapfile -t fuzz_list < <(bash scripts/host-tests.sh fuzz-list) && [ ${#fuzz_list[@]} -gt 0 ]; then
+		for line in "${fuzz_list[@]}"; do
+			read -r target runs <<< "$line"
+			step "fuzz $target ($runs runs)" bash scripts/host-tests.sh fuzz "$target" "$runs"
+		done
+	else
+		failed=$((failed + 1))
+		rpn_log "FAIL fuzz: no target listed"
+	fi
 	bash scripts/host-tests.sh bench || rpn_log "benchmark did not run"
 fi
 
