@@ -31,7 +31,9 @@
 
 pub(crate) mod anon;
 mod hcalls;
+mod ioeventfd;
 mod irq;
+mod mmio;
 mod mmu;
 mod one_reg;
 mod regs;
@@ -73,7 +75,7 @@ pub(crate) mod capability {
 
     /// The capabilities answered 1: each is implemented (the comment says
     /// where).
-    const IMPLEMENTED: [u32; 17] = [
+    const IMPLEMENTED: [u32; 19] = [
         // Memory slots (`vm::Vm::set_memory_region`): made, deleted,
         // replaced and moved.
         uapi::KVM_CAP_USER_MEMORY,
@@ -100,6 +102,10 @@ pub(crate) mod capability {
         uapi::KVM_CAP_PPC_FWNMI,
         uapi::KVM_CAP_PPC_DAWR1,
         uapi::KVM_CAP_PPC_ENABLE_HCALL,
+        // `KVM_IOEVENTFD` (`ioeventfd`), of any length, signalled from the
+        // MMIO emulation (`mmio`).
+        uapi::KVM_CAP_IOEVENTFD,
+        uapi::KVM_CAP_IOEVENTFD_ANY_LENGTH,
         // `KVM_REG_PPC_HIOR` reads 0 and takes only 0, as on kvm-hv (no
         // interrupt offset in a guest with its own hypervisor state).
         uapi::KVM_CAP_PPC_HIOR,

@@ -7,6 +7,7 @@ use super::{
     anon::AnonFile,
     hcalls::{self, InKernel, Vpa, H_SUCCESS},
     irq::{self, Wake, Woken},
+    mmio,
     one_reg::{HeldRegs, Request, Special, Target},
     regs, sregs, state,
     vm::Vm,
@@ -83,6 +84,9 @@ enum Pending {
     /// A hypervisor call: `papr_hcall.ret` and `args` go back to
     /// GPR3-GPR12, as KVM does.
     Hcall,
+    /// An MMIO access the VMM made: a load takes `mmio.data` into its
+    /// target register; either steps past the instruction.
+    Mmio(mmio::Access),
 }
 
 /// What `KVM_RUN` keeps between two calls, and what KVM keeps of a vCPU
@@ -139,6 +143,9 @@ struct Ran {
     /// What tells why: HDAR, HEIR or HFSCR; 0 where none.
     why: u64,
     nia: u64,
+    /// For a data storage exit: the guest real address (ASDR) and MSR.
+    asdr: u64,
+    msr: u64,
 }
 
 /// A 64-bit register from the L1's copy (a word one widened).
@@ -592,11 +599,17 @@ impl VcpuFd {
             Exit::FacilityUnavailable => reg(&v, Id::HFSCR),
             _ => 0,
         };
+        let (asdr, msr) = match exit {
+            Exit::DataStorage => (reg(&v, Id::ASDR), reg(&v, Id::MSR)),
+            _ => (0, 0),
+        };
         Ok(Ran {
             exit,
             gprs,
             why,
             nia: reg(&v, Id::NIA),
+            asdr,
+            msr,
         })
     }
 
@@ -630,6 +643,11 @@ impl VcpuFd {
                 (Id::GPRS[3 + i], Value::Be64(v))
             });
             self.vcpu.lock().set_all(&back)?;
+        }
+        if let Pending::Mmio(access) = st.pending {
+            // SAFETY: `mmio` is plain integers: any bytes are a value.
+            let data = unsafe { st.run.__bindgen_anon_1.mmio.data };
+            mmio::complete(&mut self.vcpu.lock(), &access, &data)?;
         }
         st.pending = Pending::None;
         st.run.flags = 0;
@@ -680,6 +698,31 @@ impl VcpuFd {
                         st.pending = Pending::Hcall;
                     }
                 },
+                Exit::DataStorage => {
+                    let fault = mmio::Fault {
+                        hdar: ran.why,
+                        asdr: ran.asdr,
+                        nia: ran.nia,
+                        msr: ran.msr,
+                    };
+                    match mmio::emulate(&self.vm, &self.vcpu, &fault)? {
+                        mmio::Outcome::Done => continue,
+                        mmio::Outcome::Exit(access, m) => {
+                            st.run.exit_reason = uapi::KVM_EXIT_MMIO;
+                            st.run.__bindgen_anon_1.mmio = m;
+                            st.pending = Pending::Mmio(access);
+                        }
+                        mmio::Outcome::Fail(data) => {
+                            st.run.exit_reason = uapi::KVM_EXIT_INTERNAL_ERROR;
+                            // SAFETY: writing plain integers into the
+                            // union's `internal` member.
+                            let e = unsafe { &mut st.run.__bindgen_anon_1.internal };
+                            e.suberror = uapi::KVM_INTERNAL_ERROR_EMULATION;
+                            e.ndata = data.len() as u32;
+                            e.data[..data.len()].copy_from_slice(&data);
+                        }
+                    }
+                }
                 other if other.vector() == MACHINE_CHECK && self.vm.fwnmi() => {
                     // With FWNMI the VMM delivers it (as kvm-hv exits).
                     st.run.exit_reason = uapi::KVM_EXIT_NMI;

@@ -8,6 +8,7 @@ use super::{
     anon::AnonFile,
     capability,
     hcalls::{Enabled, Vpa},
+    ioeventfd::IoEventFds,
     irq::Wake,
     mmu,
     one_reg::Request,
@@ -75,6 +76,20 @@ struct State {
     arch_compat: u32,
     /// LPCR[GTSE] for every vCPU, from `KVM_PPC_CONFIGURE_V3_MMU`.
     gtse: bool,
+    /// The `KVM_IOEVENTFD` bindings.
+    ioeventfds: IoEventFds,
+}
+
+/// The L2's memory as the radix walk reads it: the user memory of the
+/// guest's slots.
+struct L2Memory<'a>(&'a Guest);
+
+impl crate::emul::GuestMemory for L2Memory<'_> {
+    fn read_be64(&self, gra: u64) -> Option<u64> {
+        let mut b = [0u8; 8];
+        self.0.read_user(gra, &mut b).ok()?;
+        Some(u64::from_be_bytes(b))
+    }
 }
 
 /// `struct kvm_userspace_memory_region`, as read from userspace.
@@ -121,6 +136,7 @@ impl Vm {
                     vcpus: KVec::new(),
                     arch_compat: 0,
                     gtse: false,
+                    ioeventfds: IoEventFds::default(),
                 }),
             }),
             GFP_KERNEL,
@@ -236,6 +252,39 @@ impl Vm {
     /// Copies `buf` into L2 memory at `gra` (see [`Guest::write_user`]).
     pub(super) fn write_guest(&self, gra: u64, buf: &[u8]) -> Result {
         self.state.lock().guest.write_user(gra, buf)
+    }
+
+    /// Whether guest real `gra` is in a memory slot.
+    pub(super) fn is_guest_memory(&self, gra: u64) -> bool {
+        self.state.lock().guest.is_user_memory(gra)
+    }
+
+    /// The L2's instruction at effective address `nia` (see
+    /// [`crate::emul::fetch_instruction`]), through its process table
+    /// (`KVM_PPC_CONFIGURE_V3_MMU`) when `relocate`; `-EFAULT` where it
+    /// has none, or the walk or the read fails.
+    pub(super) fn fetch_instruction(
+        &self,
+        nia: u64,
+        pid: u32,
+        relocate: bool,
+        little_endian: bool,
+    ) -> Result<u32> {
+        let mut st = self.state.lock();
+        let table = match st.guest.get(Id::PROCESS_TABLE) {
+            Ok(Value::ProcessTable(t)) => (t.address, t.gpd_size),
+            _ if !relocate => (0, 0),
+            _ => return Err(EFAULT),
+        };
+        let mem = L2Memory(&st.guest);
+        crate::emul::fetch_instruction(&mem, nia, pid, table, relocate, little_endian)
+            .map_err(|_| EFAULT)
+    }
+
+    /// An L2 store to guest real `addr` outside every slot: signals the
+    /// `KVM_IOEVENTFD` binding it matches; whether one did.
+    pub(super) fn ioeventfd_write(&self, addr: u64, data: &[u8; 8], len: usize) -> bool {
+        self.state.lock().ioeventfds.write(addr, data, len)
     }
 
     /// A guest-wide element, from the L1's copy or the L0.
@@ -395,6 +444,7 @@ impl AnonFile for Vm {
             uapi::KVM_PPC_GET_RMMU_INFO => mmu::rmmu_info(arg),
             uapi::KVM_PPC_CONFIGURE_V3_MMU => this.configure_mmu(arg),
             uapi::KVM_PPC_GET_CPU_CHAR => mmu::cpu_char(arg),
+            uapi::KVM_IOEVENTFD => this.state.lock().ioeventfds.ioctl(arg),
             state::GET_STATE | state::SET_STATE | state::SNAPSHOT | state::RESTORE => {
                 state::ioctl(&*this, cmd, arg)
             }
