@@ -19,13 +19,13 @@ cd "$RPN_TOP/host"
 
 command -v cargo >/dev/null || rpn_die "no cargo on this machine (rustup's stable is enough)"
 
-# The runs of each target: all of them take about a minute on two cores,
+# The runs of each target: all of them take under a minute on two cores,
 # builds aside. A target of fuzz/Cargo.toml not named here runs
 # $default_runs times.
 declare -A fuzz_runs=(
 	[parse]=1000000  # the Guest State Buffer parser, ~8 s
 	[decode]=1000000 # the load/store decoder: 2^32 words, ~7 s
-	[walk]=4000000   # the radix walk over memory images, ~30 s
+	[walk]=3000000   # the radix walk over memory images, ~23 s
 )
 default_runs=1000000
 
@@ -69,7 +69,8 @@ bench)
 fuzz)
 	fuzz_setup
 	if [ -n "${2:-}" ]; then
-		fuzz_targets | grep -qx "$2" || rpn_die "no fuzz target $2 (have: $(fuzz_targets | xargs))"
+		targets=$(fuzz_targets)
+		grep -qx -- "$2" <<< "$targets" || rpn_die "no fuzz target $2 (have: $(xargs <<< "$targets"))"
 		fuzz_one "$2" "${3:-$(runs_of "$2")}"
 	else
 		rc=0
