@@ -75,7 +75,7 @@ pub(crate) mod capability {
 
     /// The capabilities answered 1: each is implemented (the comment says
     /// where).
-    const IMPLEMENTED: [u32; 19] = [
+    const IMPLEMENTED: [u32; 20] = [
         // Memory slots (`vm::Vm::set_memory_region`): made, deleted,
         // replaced and moved.
         uapi::KVM_CAP_USER_MEMORY,
@@ -106,6 +106,13 @@ pub(crate) mod capability {
         // MMIO emulation (`mmio`).
         uapi::KVM_CAP_IOEVENTFD,
         uapi::KVM_CAP_IOEVENTFD_ANY_LENGTH,
+        // The guest may use H_PUT_TCE_INDIRECT and H_STUFF_TCE: with no
+        // in-kernel TCE table (`KVM_CREATE_SPAPR_TCE` is not implemented)
+        // every TCE call goes to the VMM, as KVM documents for a LIOBN
+        // the VMM did not register. Without it QEMU hides "hcall-multi-
+        // tce" from the L2, which then clears its DMA window one
+        // H_PUT_TCE at a time: 262,144 exits for QEMU's default window.
+        uapi::KVM_CAP_SPAPR_MULTITCE,
         // `KVM_REG_PPC_HIOR` reads 0 and takes only 0, as on kvm-hv (no
         // interrupt offset in a guest with its own hypervisor state).
         uapi::KVM_CAP_PPC_HIOR,
