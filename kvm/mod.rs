@@ -4,18 +4,25 @@
 //! device of ours, `/dev/papr-nested`, so that a VMM written for
 //! `/dev/kvm` runs on this module by opening another path.
 //!
-//! What is implemented (Documentation/kvm-api.rst has the table):
+//! What is implemented (Documentation/kvm-api.rst has the table): what
+//! QEMU's pseries machine needs of `/dev/kvm` to boot a Linux L2, each
+//! part as kvm-hv does it as a nested hypervisor:
 //!
 //! - on the device: `KVM_GET_API_VERSION` (12), `KVM_CHECK_EXTENSION`
-//!   (true for what is implemented, nothing else), `KVM_CREATE_VM` (type
-//!   0 or `KVM_VM_PPC_HV`) giving a VM fd; one VM is one guest at the L0;
-//!   `KVM_GET_VCPU_MMAP_SIZE`;
+//!   (`capability`: what is implemented, nothing else), `KVM_CREATE_VM`
+//!   (type 0 or `KVM_VM_PPC_HV`) giving a VM fd; one VM is one guest at
+//!   the L0; `KVM_GET_VCPU_MMAP_SIZE`;
 //! - on a VM fd: `KVM_CHECK_EXTENSION`, `KVM_SET_USER_MEMORY_REGION`
 //!   (memory slots of the VMM's own memory, pinned and mapped into the
-//!   guest's partition-scoped tree), `KVM_CREATE_VCPU` giving a vCPU fd, `KVM_{GET,SET}_ONE_REG` for guest-wide registers;
-//! - on a vCPU fd: `KVM_GET_REGS`, `KVM_SET_REGS`, `KVM_{GET,SET}_ONE_REG`
-//!   for per-vCPU registers, `KVM_RUN` (with the `kvm_run` mmap),
-//!   `KVM_ENABLE_CAP(KVM_CAP_PPC_PAPR)`. vCPUs of one VM run at the same
+//!   guest's partition-scoped tree), `KVM_CREATE_VCPU` giving a vCPU fd,
+//!   `KVM_{GET,SET}_ONE_REG` for guest-wide registers, `KVM_ENABLE_CAP`,
+//!   the MMU and processor queries and the process table (`mmu`),
+//!   `KVM_IOEVENTFD` (`ioeventfd`);
+//! - on a vCPU fd: `KVM_GET_REGS`, `KVM_SET_REGS`, `KVM_GET_SREGS`,
+//!   `KVM_SET_SREGS` (`sregs`), `KVM_{GET,SET}_ONE_REG` (`one_reg`),
+//!   `KVM_INTERRUPT` (`irq`), `KVM_RUN` (with the `kvm_run` mmap; the
+//!   hypervisor calls answered in the kernel are `hcalls`, the MMIO
+//!   emulation `mmio`), `KVM_ENABLE_CAP`. vCPUs of one VM run at the same
 //!   time, each on its own thread.
 //!
 //! Beyond KVM (`state`, numbers of our own in `include/uapi/asm/papr-nested.h`):
