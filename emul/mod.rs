@@ -31,12 +31,12 @@ pub use insn::{decode, load_value, store_bytes, Kind, MemOp};
     expect(unused_imports, reason = "named by the host crate's tests")
 )]
 pub use insn::{DecodeError, Form};
-pub use radix::{translate, GuestMemory, WalkError};
 #[cfg_attr(
     CONFIG_RUST,
     expect(unused_imports, reason = "named by the host crate's tests")
 )]
 pub use radix::Translation;
+pub use radix::{translate, GuestMemory, WalkError};
 
 /// Reads the L2's instruction word at effective address `nia`.
 ///

@@ -48,37 +48,55 @@ pub const PTE_RPN_MASK: u64 = 0x01ff_ffff_ffff_f000;
 /// R: the page was referenced.
 #[cfg_attr(
     CONFIG_RUST,
-    expect(dead_code, reason = "the leaf's bits, for the caller of `Translation::pte` and the tests")
+    expect(
+        dead_code,
+        reason = "the leaf's bits, for the caller of `Translation::pte` and the tests"
+    )
 )]
 pub const PTE_REFERENCED: u64 = 1 << 8;
 /// C: the page was changed.
 #[cfg_attr(
     CONFIG_RUST,
-    expect(dead_code, reason = "the leaf's bits, for the caller of `Translation::pte` and the tests")
+    expect(
+        dead_code,
+        reason = "the leaf's bits, for the caller of `Translation::pte` and the tests"
+    )
 )]
 pub const PTE_CHANGED: u64 = 1 << 7;
 /// EAA bit 0: privileged (MSR\[PR\] = 0) accesses only.
 #[cfg_attr(
     CONFIG_RUST,
-    expect(dead_code, reason = "the leaf's bits, for the caller of `Translation::pte` and the tests")
+    expect(
+        dead_code,
+        reason = "the leaf's bits, for the caller of `Translation::pte` and the tests"
+    )
 )]
 pub const PTE_PRIVILEGED: u64 = 1 << 3;
 /// EAA bit 1: loads are permitted.
 #[cfg_attr(
     CONFIG_RUST,
-    expect(dead_code, reason = "the leaf's bits, for the caller of `Translation::pte` and the tests")
+    expect(
+        dead_code,
+        reason = "the leaf's bits, for the caller of `Translation::pte` and the tests"
+    )
 )]
 pub const PTE_READ: u64 = 1 << 2;
 /// EAA bit 2: loads and stores are permitted.
 #[cfg_attr(
     CONFIG_RUST,
-    expect(dead_code, reason = "the leaf's bits, for the caller of `Translation::pte` and the tests")
+    expect(
+        dead_code,
+        reason = "the leaf's bits, for the caller of `Translation::pte` and the tests"
+    )
 )]
 pub const PTE_READ_WRITE: u64 = 1 << 1;
 /// EAA bit 3: instruction fetches are permitted.
 #[cfg_attr(
     CONFIG_RUST,
-    expect(dead_code, reason = "the leaf's bits, for the caller of `Translation::pte` and the tests")
+    expect(
+        dead_code,
+        reason = "the leaf's bits, for the caller of `Translation::pte` and the tests"
+    )
 )]
 pub const PTE_EXECUTE: u64 = 1;
 

@@ -6,7 +6,7 @@ use super::{
     gsb_err,
     pgtable::{PartitionTree, PAGE_SIZE},
     pinned::PinnedPages,
-    Vcpu,
+    user_err, Vcpu,
 };
 use crate::gsb::{ids::Scope, Id, IdSet, Parsed, Trailing, Value, Writer};
 use crate::hcall::{self, guest::VcpuFlags, mem::L0Mem, Tally};
@@ -249,7 +249,7 @@ impl Guest {
     /// [`Guest::set_partition_tree`]) are refused before any hcall.
     pub(crate) fn set(&mut self, elements: &[(Id, Value)]) -> Result {
         for (id, v) in elements {
-            id.check_set(*v, Scope::Guest).map_err(gsb_err)?;
+            id.check_set(*v, Scope::Guest).map_err(user_err)?;
         }
         let len = self.encode(elements)?;
         hcall::state::set(

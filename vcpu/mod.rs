@@ -73,9 +73,19 @@ pub(crate) struct Vcpu {
 /// `get` or `set`.
 type StateExchange = fn(Scope, u64, u64, &mut L0Mem, usize, &mut Tally) -> Result;
 
-/// Converts a codec error to a kernel one, and logs it.
+/// Converts a codec error to a kernel one, and logs it: for the buffers
+/// the module itself writes and the L0 answers, where an error is the
+/// module's or the L0's.
 fn gsb_err(e: crate::gsb::GsbError) -> Error {
     pr_err!("guest state buffer: {:?}\n", e);
+    e.into()
+}
+
+/// Converts a refusal of what a user asked (an element or a value a VMM
+/// or a payload gave) to a kernel error. Logged at debug level only: a
+/// user can cause any number of them, and the errno tells the user.
+fn user_err(e: crate::gsb::GsbError) -> Error {
+    pr_debug!("refused: {:?}\n", e);
     e.into()
 }
 
@@ -246,7 +256,7 @@ impl Vcpu {
 
     /// What [`Vcpu::set`] refuses: [`Id::check_set`] for a vCPU.
     fn check_set(id: Id, v: Value) -> Result {
-        id.check_set(v, Scope::Thread).map_err(gsb_err)
+        id.check_set(v, Scope::Thread).map_err(user_err)
     }
 
     /// Sends every dirty element with one H_GUEST_SET_STATE.
@@ -274,12 +284,12 @@ impl Vcpu {
         let mut missing = IdSet::new();
         for id in ids.iter() {
             if id.scope() != Scope::Thread {
-                pr_err!("{} is not per-vCPU state\n", id.name());
+                pr_debug!("{} is not per-vCPU state\n", id.name());
                 return Err(EINVAL);
             }
             if id.class() == crate::gsb::ids::Class::Meta && !self.cache.valid().test(id) {
                 // Write-only at QEMU's L0, which aborts on a read.
-                pr_err!("{} is only known once the L1 has set it\n", id.name());
+                pr_debug!("{} is only known once the L1 has set it\n", id.name());
                 return Err(ENOENT);
             }
             if !self.cache.valid().test(id) {
