@@ -1,20 +1,25 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! File descriptors of the module's own objects (a VM, later a vCPU), on
+//! File descriptors of the module's own objects (a VM, a vCPU), on
 //! anonymous inodes, as KVM hands out its VM and vCPU fds.
 //!
 //! The 7.3 kernel crate has no anonymous-inode abstraction; this is the
 //! minimal one the interface needs: one `file_operations` per kind of
-//! object, owned by this module, whose private data is an [`Arc`] of the
-//! object, taken back on release.
+//! object, owned by this module, whose private data is the object (an
+//! [`Arc`]) and the address space of the process that made the fd, taken
+//! back on release.
+//!
+//! As in KVM (`kvm->mm != current->mm`), only that process may use the
+//! fd: an ioctl or an `mmap()` from any other (one that inherited the fd
+//! across `fork()`, or was sent it) fails with `-EIO`.
 
-use core::marker::PhantomData;
+use core::{marker::PhantomData, ptr};
 use kernel::{
     bindings,
     error::from_result,
-    mm::virt::VmaNew,
+    mm::{virt::VmaNew, Mm},
     prelude::*,
-    sync::{Arc, ArcBorrow},
+    sync::{aref::ARef, Arc, ArcBorrow},
 };
 
 /// An object that userspace reaches through an fd of its own.
@@ -34,6 +39,25 @@ pub(crate) trait AnonFile: Send + Sync + Sized + 'static {
     }
 }
 
+/// What an fd's file holds.
+///
+/// # Invariants
+///
+/// `mm` is the address space of the task that made the fd.
+struct Held<T> {
+    obj: Arc<T>,
+    mm: ARef<Mm>,
+}
+
+impl<T> Held<T> {
+    /// Whether the current task is of the process that made the fd.
+    fn is_current(&self) -> bool {
+        kernel::current!()
+            .mm()
+            .is_some_and(|mm| ptr::eq(mm.as_raw(), self.mm.as_raw()))
+    }
+}
+
 /// The `file_operations` of [`AnonFile`] `T`'s fds.
 struct Ops<T>(PhantomData<T>);
 
@@ -50,20 +74,36 @@ impl<T: AnonFile> Ops<T> {
         ..pin_init::zeroed()
     };
 
-    /// `unlocked_ioctl`.
+    /// The [`Held`] of `file`.
+    ///
+    /// # Safety
+    ///
+    /// `file` is a file made by [`install`] for a `T`, and is not released
+    /// during `'a`.
+    unsafe fn held<'a>(file: *const bindings::file) -> &'a Held<T> {
+        // SAFETY: the caller's contract: the private data is the
+        // `KBox<Held<T>>` that `install` put there, which `release` takes
+        // back only once the file is released.
+        unsafe { &*(*file).private_data.cast::<Held<T>>() }
+    }
+
+    /// `unlocked_ioctl`: `-EIO` from any process but the fd's maker.
     ///
     /// # Safety
     ///
     /// `file` is a file made by [`install`] for a `T`, and not yet released.
     unsafe extern "C" fn ioctl(file: *mut bindings::file, cmd: c_uint, arg: c_ulong) -> c_long {
-        // SAFETY: `file` is live (the caller's contract), so its private data
-        // is the `Arc<T>` that `install` put there, which `release` takes
-        // back only after the last ioctl has returned.
-        let this = unsafe { ArcBorrow::from_raw((*file).private_data.cast::<T>()) };
-        from_result(|| T::ioctl(this, cmd, arg).map(|r| r as c_long))
+        // SAFETY: the caller's contract; an ioctl holds the file.
+        let held = unsafe { Self::held(file) };
+        from_result(|| {
+            if !held.is_current() {
+                return Err(EIO);
+            }
+            T::ioctl(held.obj.as_arc_borrow(), cmd, arg).map(|r| r as c_long)
+        })
     }
 
-    /// `mmap`.
+    /// `mmap`: `-EIO` from any process but the fd's maker.
     ///
     /// # Safety
     ///
@@ -73,11 +113,17 @@ impl<T: AnonFile> Ops<T> {
         file: *mut bindings::file,
         vma: *mut bindings::vm_area_struct,
     ) -> c_int {
-        // SAFETY: as for `ioctl`: the private data is the live `Arc<T>`.
-        let this = unsafe { ArcBorrow::from_raw((*file).private_data.cast::<T>()) };
+        // SAFETY: the caller's contract; `mmap` is called with the file
+        // held.
+        let held = unsafe { Self::held(file) };
         // SAFETY: the caller's contract: `vma` is being set up, for this call.
         let vma = unsafe { VmaNew::from_raw(vma) };
-        from_result(|| T::mmap(this, vma).map(|()| 0))
+        from_result(|| {
+            if !held.is_current() {
+                return Err(EIO);
+            }
+            T::mmap(held.obj.as_arc_borrow(), vma).map(|()| 0)
+        })
     }
 
     /// `release`: drops the fd's reference to the object.
@@ -86,33 +132,37 @@ impl<T: AnonFile> Ops<T> {
     ///
     /// `file` is a file made by [`install`] for a `T`, released once.
     unsafe extern "C" fn release(_inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
-        // SAFETY: the private data is the pointer `Arc::into_raw` gave
+        // SAFETY: the private data is the pointer `KBox::into_raw` gave
         // `install`; the file is released once, so it is taken back once.
-        drop(unsafe { Arc::from_raw((*file).private_data.cast::<T>()) });
+        drop(unsafe { KBox::from_raw((*file).private_data.cast::<Held<T>>()) });
         0
     }
 }
 
 /// Hands `obj` to userspace as a new fd (`O_RDWR | O_CLOEXEC`) of the
-/// current task, which holds a reference to it until the fd is closed.
-/// Returns the fd number.
+/// current task, which holds a reference to it until the fd is closed,
+/// and the current task's address space: only its process may use the
+/// fd. Returns the fd number.
 pub(crate) fn install<T: AnonFile>(obj: Arc<T>) -> Result<i32> {
-    let raw = Arc::into_raw(obj);
+    let mm = ARef::from(&**kernel::current!().mm().ok_or(ESRCH)?);
+    // INVARIANT: `mm` is the current task's, which makes the fd.
+    let held = KBox::new(Held { obj, mm }, GFP_KERNEL_ACCOUNT)?;
+    let raw = KBox::into_raw(held);
     // SAFETY: `NAME` is a NUL-terminated string; `VTABLE` is a static
     // `file_operations` whose callbacks expect exactly this private data,
-    // an `Arc<T>` turned raw; the flags are valid open flags.
+    // a `KBox<Held<T>>` turned raw; the flags are valid open flags.
     let fd = unsafe {
         bindings::anon_inode_getfd(
             T::NAME.as_char_ptr(),
             &Ops::<T>::VTABLE,
-            raw.cast_mut().cast(),
+            raw.cast(),
             (bindings::O_RDWR | bindings::O_CLOEXEC) as c_int,
         )
     };
     if fd < 0 {
-        // SAFETY: no file was made, so the reference `raw` stands for is
-        // still ours, and taken back once.
-        drop(unsafe { Arc::from_raw(raw) });
+        // SAFETY: no file was made, so the box `raw` stands for is still
+        // ours, and taken back once.
+        drop(unsafe { KBox::from_raw(raw) });
         return Err(Error::from_errno(fd));
     }
     Ok(fd)
