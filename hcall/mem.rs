@@ -30,12 +30,14 @@ pub(crate) struct L0Mem {
 }
 
 impl L0Mem {
-    /// `len` zeroed bytes (`-EINVAL` for 0).
+    /// `len` zeroed bytes (`-EINVAL` for 0), charged to the current task's
+    /// memory cgroup (`GFP_KERNEL_ACCOUNT`), as KVM charges what a VMM
+    /// makes it allocate.
     pub(crate) fn zeroed(len: usize) -> Result<L0Mem> {
         if len == 0 {
             return Err(EINVAL);
         }
-        let buf = KVec::from_elem(0u8, len, GFP_KERNEL)?;
+        let buf = KVec::from_elem(0u8, len, GFP_KERNEL_ACCOUNT)?;
         let pa = linear_map_pa(buf.as_ptr() as usize, buf.len())?;
         // INVARIANT: `from_elem` made one kmalloc allocation of exactly
         // `len` bytes, and `pa` is its real address.

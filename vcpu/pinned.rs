@@ -4,11 +4,16 @@
 //! the L0 reaches through the L2's partition-scoped tree.
 
 use super::pgtable;
-use core::ptr;
+use core::{mem::ManuallyDrop, ptr};
 use kernel::{
     bindings,
+    error::to_result,
+    mm::Mm,
     prelude::*,
-    sync::atomic::{ordering::Relaxed, Atomic},
+    sync::{
+        aref::ARef,
+        atomic::{ordering::Relaxed, Atomic},
+    },
 };
 
 /// Pages this module has pinned and not yet unpinned (debugfs `pinned`).
@@ -22,8 +27,45 @@ pub(crate) fn pinned() -> u64 {
 // The L1's pages are the L2's: one pinned page is one leaf of the tree.
 const _: () = assert!(bindings::PAGE_SIZE == pgtable::PAGE_SIZE);
 
+/// Pages charged to an address space's locked memory (`locked_vm`, which
+/// `RLIMIT_MEMLOCK` bounds and `/proc/<pid>/status` shows as `VmLck`), as
+/// VFIO and KVM's TCE tables charge what they pin; uncharged when dropped,
+/// from whatever task, even after the process has gone.
+///
+/// # Invariants
+///
+/// `pages` pages were charged to `mm` by `account_locked_vm()` for this
+/// value, and are uncharged only by [`Drop`].
+struct Charge {
+    mm: ARef<Mm>,
+    pages: usize,
+}
+
+impl Charge {
+    /// Charges `pages` pages to the current task's address space:
+    /// `-ENOMEM` past its `RLIMIT_MEMLOCK`, unless it has `CAP_IPC_LOCK`.
+    fn new(pages: usize) -> Result<Charge> {
+        let mm = ARef::from(&**kernel::current!().mm().ok_or(EFAULT)?);
+        let n = c_ulong::try_from(pages).map_err(|_| ENOMEM)?;
+        // SAFETY: `mm` is a live address space (the reference is held).
+        to_result(unsafe { bindings::account_locked_vm(mm.as_raw(), n, true) })?;
+        // INVARIANT: `pages` pages were just charged to `mm`.
+        Ok(Charge { mm, pages })
+    }
+}
+
+impl Drop for Charge {
+    fn drop(&mut self) {
+        // SAFETY: `mm` is live (the reference is held); `pages` pages were
+        // charged to it for this value (type invariant), uncharged once,
+        // here. An address space whose process has exited is still one: its
+        // `locked_vm` is kept until it is freed.
+        unsafe { bindings::account_locked_vm(self.mm.as_raw(), self.pages as c_ulong, false) };
+    }
+}
+
 /// Pages of the current task's memory, pinned long-term for writing, with
-/// their real addresses.
+/// their real addresses, charged to its `RLIMIT_MEMLOCK`.
 ///
 /// # Invariants
 ///
@@ -31,9 +73,11 @@ const _: () = assert!(bindings::PAGE_SIZE == pgtable::PAGE_SIZE);
 ///   FOLL_LONGTERM)` for this value, once, and is unpinned only by
 ///   [`Drop`]: the page stays allocated and in place until then.
 /// - `pas[i]` is the real address of `pages[i]`.
+/// - `charge` is of as many pages.
 pub(crate) struct PinnedPages {
     pages: KVec<*mut bindings::page>,
     pas: KVec<u64>,
+    charge: Charge,
 }
 
 // SAFETY: the pointers are to pages the kernel keeps pinned for this value;
@@ -46,14 +90,16 @@ unsafe impl Sync for PinnedPages {}
 
 impl PinnedPages {
     /// Pins the `n` pages from user address `uaddr` (page aligned) of the
-    /// current task. `-EFAULT` where some are not mapped writable; nothing
-    /// stays pinned on failure.
+    /// current task, charged to its locked memory first. `-ENOMEM` past its
+    /// `RLIMIT_MEMLOCK` (as `mlock()` and VFIO), `-EFAULT` where some are not
+    /// mapped writable; nothing stays pinned or charged on failure.
     pub(crate) fn pin(uaddr: usize, n: usize) -> Result<PinnedPages> {
         if n == 0 || !uaddr.is_multiple_of(pgtable::PAGE_SIZE) {
             return Err(EINVAL);
         }
-        let mut pages = KVec::from_elem(ptr::null_mut::<bindings::page>(), n, GFP_KERNEL)?;
-        let mut pas = KVec::with_capacity(n, GFP_KERNEL)?;
+        let mut pages = KVec::from_elem(ptr::null_mut::<bindings::page>(), n, GFP_KERNEL_ACCOUNT)?;
+        let mut pas = KVec::with_capacity(n, GFP_KERNEL_ACCOUNT)?;
+        let charge = Charge::new(n)?;
         let flags = bindings::FOLL_WRITE | bindings::FOLL_LONGTERM;
         let mut done = 0;
         while done < n {
@@ -87,7 +133,7 @@ impl PinnedPages {
             let pa = crate::platform::linear_map_pa(addr as usize, pgtable::PAGE_SIZE);
             match pa {
                 // Room for `n` was reserved: no allocation.
-                Ok(pa) => pas.push(pa, GFP_KERNEL)?,
+                Ok(pa) => pas.push(pa, GFP_KERNEL_ACCOUNT)?,
                 Err(e) => {
                     // SAFETY: all `n` pages were pinned above, once each.
                     unsafe { bindings::unpin_user_pages(pages.as_mut_ptr(), n as c_ulong) };
@@ -97,8 +143,8 @@ impl PinnedPages {
         }
         PINNED.fetch_add(n as u64, Relaxed);
         // INVARIANT: all `n` pages are pinned for this value; `pas` holds
-        // their real addresses, in order.
-        Ok(PinnedPages { pages, pas })
+        // their real addresses, in order; `charge` is of `n` pages.
+        Ok(PinnedPages { pages, pas, charge })
     }
 
     /// How many pages.
@@ -112,9 +158,13 @@ impl PinnedPages {
     }
 
     /// Gives the pages up for good, pinned, for when the L0 may still use
-    /// them. The caller logs why.
+    /// them. Their charge is dropped: the VMM cannot get them back, so its
+    /// limit no longer counts them. The caller logs why.
     pub(crate) fn leak(self) {
-        core::mem::forget(self);
+        let this = ManuallyDrop::new(self);
+        // SAFETY: `charge` is read out once, and `this` is never dropped:
+        // the pages and their vectors stay as they are, for good.
+        drop(unsafe { ptr::read(&this.charge) });
     }
 }
 

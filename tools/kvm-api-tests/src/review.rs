@@ -11,9 +11,44 @@ extern "C" {
     fn fork() -> i32;
     fn waitpid(pid: i32, status: *mut i32, options: i32) -> i32;
     fn _exit(status: i32) -> !;
+    fn getrlimit(resource: i32, rlim: *mut Rlimit) -> i32;
+    fn setrlimit(resource: i32, rlim: *const Rlimit) -> i32;
+    fn capget(hdr: *mut CapHeader, data: *mut CapData) -> i32;
+    fn capset(hdr: *mut CapHeader, data: *const CapData) -> i32;
 }
 
 const EIO: i32 = 5;
+const ENOMEM: i32 = 12;
+/// `RLIMIT_MEMLOCK` (asm-generic, as on powerpc).
+const RLIMIT_MEMLOCK: i32 = 8;
+/// `CAP_IPC_LOCK`: lifts `RLIMIT_MEMLOCK`, so the suite (root) drops it.
+const CAP_IPC_LOCK: u32 = 14;
+/// `_LINUX_CAPABILITY_VERSION_3`.
+const CAP_V3: u32 = 0x2008_0522;
+
+/// `struct rlimit`.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct Rlimit {
+    cur: u64,
+    max: u64,
+}
+
+/// `struct __user_cap_header_struct`.
+#[repr(C)]
+struct CapHeader {
+    version: u32,
+    pid: i32,
+}
+
+/// `struct __user_cap_data_struct`.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct CapData {
+    effective: u32,
+    permitted: u32,
+    inheritable: u32,
+}
 
 /// Runs `f` in a child process (fork) that exits with what `f` returns,
 /// and waits for it: `Ok(status)` for an exit, `Err(signal)` for a
@@ -41,6 +76,83 @@ fn in_child(f: impl FnOnce() -> i32) -> Result<Result<i32, i32>, String> {
     } else {
         Ok(Err(status & 0x7f))
     }
+}
+
+/// A resource limit's soft value, set until dropped.
+struct Limit {
+    resource: i32,
+    old: Rlimit,
+}
+
+impl Limit {
+    fn set(resource: i32, cur: u64) -> Result<Limit, String> {
+        let mut old = Rlimit::default();
+        // SAFETY: `old` is a live struct rlimit the kernel writes.
+        if unsafe { getrlimit(resource, &mut old) } != 0 {
+            return Err(format!("getrlimit: {}", Error::last_os_error()));
+        }
+        let new = Rlimit { cur, max: old.max };
+        // SAFETY: `new` is a live struct rlimit the kernel reads.
+        if unsafe { setrlimit(resource, &new) } != 0 {
+            return Err(format!("setrlimit: {}", Error::last_os_error()));
+        }
+        Ok(Limit { resource, old })
+    }
+}
+
+impl Drop for Limit {
+    fn drop(&mut self) {
+        // SAFETY: `old` is a live struct rlimit the kernel reads.
+        unsafe { setrlimit(self.resource, &self.old) };
+    }
+}
+
+/// This process without `CAP_IPC_LOCK` in its effective set, until
+/// dropped (it stays permitted, so it can be raised again).
+struct WithoutIpcLock {
+    old: [CapData; 2],
+}
+
+impl WithoutIpcLock {
+    fn new() -> Result<WithoutIpcLock, String> {
+        let mut hdr = CapHeader {
+            version: CAP_V3,
+            pid: 0,
+        };
+        let mut old = [CapData::default(); 2];
+        // SAFETY: the header and two data structs (version 3) are live.
+        if unsafe { capget(&mut hdr, old.as_mut_ptr()) } != 0 {
+            return Err(format!("capget: {}", Error::last_os_error()));
+        }
+        let mut new = old;
+        new[0].effective &= !(1 << CAP_IPC_LOCK);
+        // SAFETY: as above; the kernel reads them.
+        if unsafe { capset(&mut hdr, new.as_ptr()) } != 0 {
+            return Err(format!("capset: {}", Error::last_os_error()));
+        }
+        Ok(WithoutIpcLock { old })
+    }
+}
+
+impl Drop for WithoutIpcLock {
+    fn drop(&mut self) {
+        let mut hdr = CapHeader {
+            version: CAP_V3,
+            pid: 0,
+        };
+        // SAFETY: as in `new`.
+        unsafe { capset(&mut hdr, self.old.as_ptr()) };
+    }
+}
+
+/// This process's `VmLck` (`/proc/self/status`), in KiB: what is charged
+/// to its `RLIMIT_MEMLOCK`.
+fn vm_lck() -> Result<u64, String> {
+    let s = fs::read_to_string("/proc/self/status").map_err(|e| e.to_string())?;
+    s.lines()
+        .find_map(|l| l.strip_prefix("VmLck:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .ok_or_else(|| "no VmLck in /proc/self/status".to_string())
 }
 
 /// A shared mapping of `vcpu`'s `kvm_run` (one page at offset 0), or the
@@ -147,4 +259,39 @@ pub(crate) fn other_process_gets_eio() -> Verdict {
         create_vcpu(&r.vm, 1).map(|_| ()),
         Ok(()),
     )
+}
+
+/// A slot is charged to its VMM's `RLIMIT_MEMLOCK` (`VmLck`) while it is
+/// pinned: one over the limit is refused with `-ENOMEM`, as
+/// `account_locked_vm()` refuses, with nothing pinned; one within it is
+/// charged, and uncharged when deleted.
+pub(crate) fn slot_charged_to_memlock() -> Verdict {
+    let pins = pinned()?;
+    let dev = device().map_err(|e| e.to_string())?;
+    let vm = create_vm(&dev, 0).map_err(|e| format!("errno {e}"))?;
+    let mem = anon_memory(32 * PAGE)?;
+    let lck = vm_lck()?;
+    let _caps = WithoutIpcLock::new()?;
+    let _limit = Limit::set(RLIMIT_MEMLOCK, lck * 1024 + 16 * PAGE)?;
+    expect(
+        "a 2 MiB slot over a 1 MiB RLIMIT_MEMLOCK",
+        set_region(&vm, 0, 0, 0, 32 * PAGE, mem),
+        Err(ENOMEM),
+    )?;
+    expect("pinned after it", pinned()?, pins)?;
+    expect("VmLck after it", vm_lck()?, lck)?;
+    expect(
+        "a 1 MiB slot",
+        set_region(&vm, 0, 0, 0, 16 * PAGE, mem),
+        Ok(0),
+    )?;
+    expect("VmLck with it", vm_lck()?, lck + 1024)?;
+    expect(
+        "another page past the limit",
+        set_region(&vm, 1, 0, 0x10_0000, PAGE, mem + 16 * PAGE),
+        Err(ENOMEM),
+    )?;
+    expect("deleting the slot", set_region(&vm, 0, 0, 0, 0, 0), Ok(0))?;
+    expect("VmLck after deleting it", vm_lck()?, lck)?;
+    expect("pinned after deleting it", pinned()?, pins)
 }
