@@ -13,10 +13,11 @@
 //! fd: an ioctl or an `mmap()` from any other (one that inherited the fd
 //! across `fork()`, or was sent it) fails with `-EIO`.
 
-use core::{marker::PhantomData, ptr};
+use core::{marker::PhantomData, ptr, ptr::NonNull};
 use kernel::{
     bindings,
-    error::from_result,
+    error::{from_err_ptr, from_result},
+    fs::{file::FileDescriptorReservation, File},
     mm::{virt::VmaNew, Mm},
     prelude::*,
     sync::{aref::ARef, Arc, ArcBorrow},
@@ -78,8 +79,8 @@ impl<T: AnonFile> Ops<T> {
     ///
     /// # Safety
     ///
-    /// `file` is a file made by [`install`] for a `T`, and is not released
-    /// during `'a`.
+    /// `file` is a file made by [`Reservation::install`] for a `T`, and is
+    /// not released during `'a`.
     unsafe fn held<'a>(file: *const bindings::file) -> &'a Held<T> {
         // SAFETY: the caller's contract: the private data is the
         // `KBox<Held<T>>` that `install` put there, which `release` takes
@@ -91,7 +92,8 @@ impl<T: AnonFile> Ops<T> {
     ///
     /// # Safety
     ///
-    /// `file` is a file made by [`install`] for a `T`, and not yet released.
+    /// `file` is a file made by [`Reservation::install`] for a `T`, and not
+    /// yet released.
     unsafe extern "C" fn ioctl(file: *mut bindings::file, cmd: c_uint, arg: c_ulong) -> c_long {
         // SAFETY: the caller's contract; an ioctl holds the file.
         let held = unsafe { Self::held(file) };
@@ -107,8 +109,9 @@ impl<T: AnonFile> Ops<T> {
     ///
     /// # Safety
     ///
-    /// `file` is a file made by [`install`] for a `T`, and not yet released;
-    /// `vma` is a VMA undergoing its initial setup for this call.
+    /// `file` is a file made by [`Reservation::install`] for a `T`, and not
+    /// yet released; `vma` is a VMA undergoing its initial setup for this
+    /// call.
     unsafe extern "C" fn mmap(
         file: *mut bindings::file,
         vma: *mut bindings::vm_area_struct,
@@ -130,7 +133,8 @@ impl<T: AnonFile> Ops<T> {
     ///
     /// # Safety
     ///
-    /// `file` is a file made by [`install`] for a `T`, released once.
+    /// `file` is a file made by [`Reservation::install`] for a `T`,
+    /// released once.
     unsafe extern "C" fn release(_inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
         // SAFETY: the private data is the pointer `KBox::into_raw` gave
         // `install`; the file is released once, so it is taken back once.
@@ -139,31 +143,59 @@ impl<T: AnonFile> Ops<T> {
     }
 }
 
-/// Hands `obj` to userspace as a new fd (`O_RDWR | O_CLOEXEC`) of the
-/// current task, which holds a reference to it until the fd is closed,
-/// and the current task's address space: only its process may use the
-/// fd. Returns the fd number.
-pub(crate) fn install<T: AnonFile>(obj: Arc<T>) -> Result<i32> {
-    let mm = ARef::from(&**kernel::current!().mm().ok_or(ESRCH)?);
-    // INVARIANT: `mm` is the current task's, which makes the fd.
-    let held = KBox::new(Held { obj, mm }, GFP_KERNEL_ACCOUNT)?;
-    let raw = KBox::into_raw(held);
-    // SAFETY: `NAME` is a NUL-terminated string; `VTABLE` is a static
-    // `file_operations` whose callbacks expect exactly this private data,
-    // a `KBox<Held<T>>` turned raw; the flags are valid open flags.
-    let fd = unsafe {
-        bindings::anon_inode_getfd(
-            T::NAME.as_char_ptr(),
-            &Ops::<T>::VTABLE,
-            raw.cast(),
-            (bindings::O_RDWR | bindings::O_CLOEXEC) as c_int,
-        )
-    };
-    if fd < 0 {
-        // SAFETY: no file was made, so the box `raw` stands for is still
-        // ours, and taken back once.
-        drop(unsafe { KBox::from_raw(raw) });
-        return Err(Error::from_errno(fd));
+/// An fd number reserved for an object of ours, not yet given to
+/// userspace: reserved before the object is made, so that a process with
+/// no fd free (`-EMFILE`) gets nothing made; released if dropped unused.
+pub(crate) struct Reservation(FileDescriptorReservation);
+
+impl Reservation {
+    /// Reserves an fd (`O_CLOEXEC`) of the current task.
+    pub(crate) fn new() -> Result<Reservation> {
+        Ok(Reservation(FileDescriptorReservation::get_unused_fd_flags(
+            bindings::O_CLOEXEC,
+        )?))
     }
-    Ok(fd)
+
+    /// Hands `obj` to userspace as the reserved fd (`O_RDWR`), which holds
+    /// a reference to it until it is closed, and the current task's address
+    /// space: only its process may use the fd. Returns the fd number.
+    pub(crate) fn install<T: AnonFile>(self, obj: Arc<T>) -> Result<i32> {
+        let fd = i32::try_from(self.0.reserved_fd()).map_err(|_| EBADF)?;
+        let mm = ARef::from(&**kernel::current!().mm().ok_or(ESRCH)?);
+        // INVARIANT: `mm` is the current task's, which makes the fd.
+        let held = KBox::new(Held { obj, mm }, GFP_KERNEL_ACCOUNT)?;
+        let raw = KBox::into_raw(held);
+        // SAFETY: `NAME` is a NUL-terminated string; `VTABLE` is a
+        // `file_operations` whose callbacks expect exactly this private
+        // data, a `KBox<Held<T>>` turned raw; the flags are valid open flags.
+        let file = from_err_ptr(unsafe {
+            bindings::anon_inode_getfile(
+                T::NAME.as_char_ptr(),
+                &Ops::<T>::VTABLE,
+                raw.cast(),
+                bindings::O_RDWR as c_int,
+            )
+        });
+        let file = match file.map(NonNull::new) {
+            Ok(Some(f)) => f,
+            failed => {
+                // SAFETY: no file was made, so the box `raw` stands for is
+                // still ours, and taken back once.
+                drop(unsafe { KBox::from_raw(raw) });
+                return Err(failed.err().unwrap_or(ENOMEM));
+            }
+        };
+        // SAFETY: `anon_inode_getfile()` gave us the file's one reference,
+        // which the `ARef` takes over; the file is new, so no `fdget_pos()`
+        // is active on it.
+        let file = unsafe { ARef::from_raw(file.cast::<File>()) };
+        self.0.fd_install(file);
+        Ok(fd)
+    }
+}
+
+/// Hands `obj` to userspace as a new fd (`O_RDWR | O_CLOEXEC`) of the
+/// current task, as [`Reservation::install`]. Returns the fd number.
+pub(crate) fn install<T: AnonFile>(obj: Arc<T>) -> Result<i32> {
+    Reservation::new()?.install(obj)
 }

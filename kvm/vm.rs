@@ -179,6 +179,9 @@ impl Vm {
         if id >= u64::from(capability::MAX_VCPUS) {
             return Err(EINVAL);
         }
+        // Before the L0 makes the vCPU, which it cannot delete again: with
+        // no fd free (-EMFILE) nothing is made.
+        let fd = anon::Reservation::new()?;
         let wake = Wake::new()?;
         let vpa = Arc::pin_init(new_mutex!(Vpa::default()), GFP_KERNEL_ACCOUNT)?;
         let vcpu = {
@@ -208,8 +211,7 @@ impl Vm {
             )?;
             vcpu
         };
-        let fd = VcpuFd::new(this.into(), vcpu, id, wake, vpa)?;
-        Ok(anon::install(fd)? as isize)
+        Ok(fd.install(VcpuFd::new(this.into(), vcpu, id, wake, vpa)?)? as isize)
     }
 
     /// The wake-ups of vCPU `id`, if the guest has it.

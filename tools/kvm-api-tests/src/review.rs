@@ -11,6 +11,8 @@ extern "C" {
     fn fork() -> i32;
     fn waitpid(pid: i32, status: *mut i32, options: i32) -> i32;
     fn _exit(status: i32) -> !;
+    fn dup(fd: i32) -> i32;
+    fn close(fd: i32) -> i32;
     fn getrlimit(resource: i32, rlim: *mut Rlimit) -> i32;
     fn setrlimit(resource: i32, rlim: *const Rlimit) -> i32;
     fn capget(hdr: *mut CapHeader, data: *mut CapData) -> i32;
@@ -19,6 +21,9 @@ extern "C" {
 
 const EIO: i32 = 5;
 const ENOMEM: i32 = 12;
+const EMFILE: i32 = 24;
+/// `RLIMIT_NOFILE` (asm-generic, as on powerpc).
+const RLIMIT_NOFILE: i32 = 7;
 /// `RLIMIT_MEMLOCK` (asm-generic, as on powerpc).
 const RLIMIT_MEMLOCK: i32 = 8;
 /// `CAP_IPC_LOCK`: lifts `RLIMIT_MEMLOCK`, so the suite (root) drops it.
@@ -294,4 +299,37 @@ pub(crate) fn slot_charged_to_memlock() -> Verdict {
     expect("deleting the slot", set_region(&vm, 0, 0, 0, 0, 0), Ok(0))?;
     expect("VmLck after deleting it", vm_lck()?, lck)?;
     expect("pinned after deleting it", pinned()?, pins)
+}
+
+/// `KVM_CREATE_VCPU` with no fd free (`RLIMIT_NOFILE`) fails with
+/// `-EMFILE` and leaves no vCPU behind: once an fd is free, vCPU 0 is
+/// made.
+pub(crate) fn create_vcpu_without_fds() -> Verdict {
+    let dev = device().map_err(|e| e.to_string())?;
+    let vm = create_vm(&dev, 0).map_err(|e| format!("errno {e}"))?;
+    let limit = Limit::set(RLIMIT_NOFILE, 64)?;
+    let mut dups = Vec::new();
+    loop {
+        // SAFETY: dup of our own open fd.
+        let fd = unsafe { dup(vm.as_raw_fd()) };
+        if fd < 0 || dups.len() > 4096 {
+            break;
+        }
+        dups.push(fd);
+    }
+    let r = kvm_ioctl(vm.as_raw_fd(), kvm::KVM_CREATE_VCPU, 0);
+    for fd in dups.into_iter().chain(r.ok()) {
+        // SAFETY: fds we opened, closed once.
+        unsafe { close(fd) };
+    }
+    drop(limit);
+    expect(
+        "KVM_CREATE_VCPU(0) with no fd free",
+        r.map(|_| ()),
+        Err(EMFILE),
+    )?;
+    let v0 = create_vcpu(&vm, 0).map_err(|e| format!("KVM_CREATE_VCPU(0) after: errno {e}"))?;
+    let v1 = create_vcpu(&vm, 1).map_err(|e| format!("KVM_CREATE_VCPU(1) after: errno {e}"))?;
+    drop((v0, v1));
+    Ok(())
 }
