@@ -6,7 +6,11 @@
 
 use crate::gsb::value::{PartitionTable, ProcessTable};
 use crate::hcall::mem::L0Mem;
-use kernel::prelude::*;
+use kernel::{
+    prelude::*,
+    rbtree::{RBTree, RBTreeNode},
+    sync::atomic::{ordering::Release, Atomic},
+};
 
 /// Bits the tree translates (QEMU's L0 takes no other size).
 pub(crate) const EA_BITS: u64 = 52;
@@ -37,10 +41,17 @@ const RPN_MASK: u64 = 0x01ff_ffff_ffff_f000;
 
 /// A directory or page-table level: big-endian entries in L0 memory of a
 /// power-of-two size, so naturally aligned as the architecture wants.
+///
+/// # Invariants
+///
+/// The memory is `8 << bits` bytes for some `bits` of [`LEVEL_BITS`]: at
+/// least 256, a power of two, so 8-byte aligned (`L0Mem`'s natural
+/// alignment) and a whole number of entries.
 struct Table(L0Mem);
 
 impl Table {
     fn new(bits: u32) -> Result<Table> {
+        // INVARIANT: `bits` is a level's (every caller passes one).
         Ok(Table(L0Mem::zeroed(8 << bits)?))
     }
 
@@ -50,8 +61,22 @@ impl Table {
         u64::from_be_bytes(b)
     }
 
-    fn set(&mut self, i: usize, v: u64) {
-        self.0[i * 8..i * 8 + 8].copy_from_slice(&v.to_be_bytes());
+    /// Sets entry `i` (`-EINVAL` past the end) with one 8-byte store with
+    /// release ordering, which the L0 may walk at any time: it sees the
+    /// entry old or new, never torn, and every store before it (a new
+    /// table's zeroes, the entries of a table it points to) first, as
+    /// `smp_store_release()` gives.
+    fn set(&mut self, i: usize, v: u64) -> Result {
+        let entry = self.0.get_mut(i * 8..i * 8 + 8).ok_or(EINVAL)?;
+        // SAFETY: `entry` is 8 bytes of the table, 8-byte aligned (`i * 8`
+        // from an 8-byte aligned start: type invariant), valid for the
+        // borrow; in the L1 the table is reached only through `&mut self`,
+        // so nothing else accesses it meanwhile (the L0 reads it outside
+        // the L1's memory model; R and C are set up front, so it has
+        // nothing to write).
+        let entry = unsafe { Atomic::from_ptr(entry.as_mut_ptr().cast::<u64>()) };
+        entry.store(v.to_be(), Release);
+        Ok(())
     }
 
     fn pa(&self) -> u64 {
@@ -65,10 +90,12 @@ impl Table {
 /// or leaks it.
 pub(crate) struct PartitionTree {
     root: Table,
-    /// Lower levels, found again by their real address.
-    tables: KVec<Table>,
-    /// L2 memory owned by the tree.
-    pages: KVec<L0Mem>,
+    /// Lower levels, by their real address (what a directory entry
+    /// names): found in O(log n).
+    tables: RBTree<u64, Table>,
+    /// L2 memory owned by the tree, by its real address (what a leaf
+    /// names).
+    pages: RBTree<u64, L0Mem>,
     /// Guest real address of the L2's process table, once mapped.
     process_table: Option<u64>,
 }
@@ -78,8 +105,8 @@ impl PartitionTree {
     pub(crate) fn new() -> Result<PartitionTree> {
         Ok(PartitionTree {
             root: Table::new(LEVEL_BITS[0])?,
-            tables: KVec::new(),
-            pages: KVec::new(),
+            tables: RBTree::new(),
+            pages: RBTree::new(),
             process_table: None,
         })
     }
@@ -105,11 +132,11 @@ impl PartitionTree {
     }
 
     fn table_at(&mut self, pa: u64) -> Option<&mut Table> {
-        self.tables.iter_mut().find(|t| t.pa() == pa)
+        self.tables.get_mut(&pa)
     }
 
     fn table_ref(&self, pa: u64) -> Option<&Table> {
-        self.tables.iter().find(|t| t.pa() == pa)
+        self.tables.get(&pa)
     }
 
     fn check_gra(gra: u64) -> Result {
@@ -155,7 +182,7 @@ impl PartitionTree {
     /// entry reach memory before the L0 is told to drop its translation
     /// (`ptesync` before `tlbie` on bare metal).
     fn clear_leaf(&mut self, table_pa: u64, i: usize) -> Result {
-        self.table_at(table_pa).ok_or(ENOENT)?.set(i, 0);
+        self.table_at(table_pa).ok_or(ENOENT)?.set(i, 0)?;
         core::sync::atomic::fence(core::sync::atomic::Ordering::SeqCst);
         Ok(())
     }
@@ -173,13 +200,11 @@ impl PartitionTree {
         }
         let (table_pa, i, pte) = self.leaf(gra)?;
         let page_pa = pte & RPN_MASK;
-        let at = self
-            .pages
-            .iter()
-            .position(|p| p.real_address() == page_pa)
-            .ok_or(EINVAL)?;
+        if self.pages.get(&page_pa).is_none() {
+            return Err(EINVAL);
+        }
         self.clear_leaf(table_pa, i)?;
-        self.pages.remove(at).map_err(|_| EINVAL)
+        self.pages.remove(&page_pa).ok_or(EINVAL)
     }
 
     /// Takes the translation at `gra` of memory the tree does not own out
@@ -190,7 +215,7 @@ impl PartitionTree {
     pub(crate) fn unmap_external(&mut self, gra: u64) -> Result<u64> {
         let (table_pa, i, pte) = self.leaf(gra)?;
         let pa = pte & RPN_MASK;
-        if self.pages.iter().any(|p| p.real_address() == pa) {
+        if self.pages.get(&pa).is_some() {
             return Err(EINVAL);
         }
         self.clear_leaf(table_pa, i)?;
@@ -223,13 +248,18 @@ impl PartitionTree {
     /// aligned, below 2^52) and returns it for the L1 to fill.
     pub(crate) fn map_new_page(&mut self, gra: u64) -> Result<&mut [u8]> {
         Self::check_gra(gra)?;
-        self.pages.reserve(1, GFP_KERNEL)?;
         let page = L0Mem::zeroed(PAGE_SIZE)?;
-        self.map_leaf(gra, page.real_address())?;
-        // Room was reserved above: the push does not allocate.
-        self.pages.push(page, GFP_KERNEL)?;
-        let n = self.pages.len() - 1;
-        Ok(&mut self.pages[n])
+        let pa = page.real_address();
+        // Allocated before the leaf is set: once it is, nothing can fail.
+        let node = RBTreeNode::new(pa, page, GFP_KERNEL_ACCOUNT)?;
+        self.map_leaf(gra, pa)?;
+        // A new allocation's address is no other live page's, so nothing
+        // is replaced; were one, the L0 may still reach it: leaked.
+        if let Some(old) = self.pages.insert(node) {
+            old.to_key_value().1.leak();
+        }
+        let page = self.pages.get_mut(&pa).ok_or(EINVAL)?;
+        Ok(&mut page[..])
     }
 
     /// Maps the 64 KiB of L1 memory at real address `pa` (64 KiB aligned)
@@ -264,12 +294,22 @@ impl PartitionTree {
                 let bits = LEVEL_BITS[level + 1];
                 let t = Table::new(bits)?;
                 let new_pa = t.pa();
-                self.tables.push(t, GFP_KERNEL)?;
+                // As for pages: a new table's address is no other's.
+                if let Some(old) =
+                    self.tables
+                        .try_create_and_insert(new_pa, t, GFP_KERNEL_ACCOUNT)?
+                {
+                    let (_, table) = old.to_key_value();
+                    table.0.leak();
+                }
+                // The entry is stored with release ordering (`Table::set`):
+                // the L0 sees the new table's zeroes before the entry
+                // naming it.
                 let pde = VALID | new_pa | u64::from(bits);
                 if level == 0 {
-                    self.root.set(i, pde);
+                    self.root.set(i, pde)?;
                 } else {
-                    self.table_at(table_pa).ok_or(EINVAL)?.set(i, pde);
+                    self.table_at(table_pa).ok_or(EINVAL)?.set(i, pde)?;
                 }
                 new_pa
             };
@@ -280,7 +320,6 @@ impl PartitionTree {
         if t.get(i) & VALID != 0 {
             return Err(EBUSY);
         }
-        t.set(i, VALID | LEAF | (pa & RPN_MASK) | REF_CHANGE | RWX);
-        Ok(())
+        t.set(i, VALID | LEAF | (pa & RPN_MASK) | REF_CHANGE | RWX)
     }
 }

@@ -1132,7 +1132,7 @@ fn main() {
     if args.get(1).map(String::as_str) == Some("hold") {
         hold(args.get(2).and_then(|n| n.parse().ok()).unwrap_or(1));
     }
-    let cases: [(&str, fn() -> Verdict); 35] = [
+    let cases: [(&str, fn() -> Verdict); 36] = [
         ("api_version", api_version),
         (
             "capabilities_are_what_is_implemented",
@@ -1183,6 +1183,7 @@ fn main() {
         ("other_process_gets_eio", review::other_process_gets_eio),
         ("slot_charged_to_memlock", review::slot_charged_to_memlock),
         ("create_vcpu_without_fds", review::create_vcpu_without_fds),
+        ("map_4gib_in_slots", review::map_4gib_in_slots),
     ];
     println!("KTAP version 1");
     println!("# Subtest: papr_nested_kvm_api");
