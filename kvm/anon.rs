@@ -19,6 +19,7 @@ use kernel::{
     error::{from_err_ptr, from_result},
     fs::{file::FileDescriptorReservation, File},
     mm::{virt::VmaNew, Mm},
+    page::Page,
     prelude::*,
     sync::{aref::ARef, Arc, ArcBorrow},
 };
@@ -31,12 +32,15 @@ pub(crate) trait AnonFile: Send + Sync + Sized + 'static {
     /// Handles an ioctl on the fd.
     fn ioctl(this: ArcBorrow<'_, Self>, cmd: u32, arg: usize) -> Result<isize>;
 
-    /// Whether the fd can be mapped ([`AnonFile::mmap`]).
+    /// Whether the fd can be mapped ([`AnonFile::mmap_page`]).
     const HAS_MMAP: bool = false;
 
-    /// Sets up a mapping of the fd, for `mmap()`.
-    fn mmap(_this: ArcBorrow<'_, Self>, _vma: &VmaNew) -> Result {
-        Err(ENODEV)
+    /// The page at page offset `pgoff` of the fd's mapping; `None` where
+    /// there is none. A mapping is refused (`-EINVAL`) unless each of its
+    /// pages has one; each is mapped at `mmap()`, and again on a fault
+    /// after it was zapped (`MADV_DONTNEED`).
+    fn mmap_page(_this: &Self, _pgoff: usize) -> Option<&Page> {
+        None
     }
 }
 
@@ -75,6 +79,12 @@ impl<T: AnonFile> Ops<T> {
         ..pin_init::zeroed()
     };
 
+    /// The operations of a mapping of the fd: pages come back on a fault.
+    const VM_OPS: bindings::vm_operations_struct = bindings::vm_operations_struct {
+        fault: Some(Self::fault),
+        ..pin_init::zeroed()
+    };
+
     /// The [`Held`] of `file`.
     ///
     /// # Safety
@@ -105,7 +115,10 @@ impl<T: AnonFile> Ops<T> {
         })
     }
 
-    /// `mmap`: `-EIO` from any process but the fd's maker.
+    /// `mmap`: the pages of [`AnonFile::mmap_page`], on a VMA that cannot
+    /// grow (`VM_DONTEXPAND`) and that `get_user_pages()` refuses
+    /// (`VM_IO`: they are the kernel's pages, never a slot's memory);
+    /// `-EIO` from any process but the fd's maker.
     ///
     /// # Safety
     ///
@@ -125,8 +138,57 @@ impl<T: AnonFile> Ops<T> {
             if !held.is_current() {
                 return Err(EIO);
             }
-            T::mmap(held.obj.as_arc_borrow(), vma).map(|()| 0)
+            // SAFETY: the VMA is being set up for this call; reading its
+            // page offset races with nothing.
+            let pgoff = unsafe { (*vma.as_ptr()).vm_pgoff };
+            let pages = (vma.end() - vma.start()) / bindings::PAGE_SIZE;
+            vma.set_dontexpand();
+            vma.set_io();
+            let mixed = vma.set_mixedmap();
+            for i in 0..pages {
+                let off = pgoff.checked_add(i).ok_or(EINVAL)?;
+                let page = T::mmap_page(&held.obj, off).ok_or(EINVAL)?;
+                mixed.vm_insert_page(vma.start() + i * bindings::PAGE_SIZE, page)?;
+            }
+            // SAFETY: the VMA is being set up for this call, seen by no one
+            // else yet; `VM_OPS` is a constant, so it outlives the VMA, and
+            // its `fault` expects this VMA: its file is a `T`'s, which the
+            // VMA holds for as long as it exists.
+            unsafe { (*vma.as_ptr()).vm_ops = &Self::VM_OPS };
+            Ok(0)
         })
+    }
+
+    /// `vm_operations_struct.fault`: maps the page again where it was
+    /// zapped, as KVM's `kvm_vcpu_fault()` does; `SIGBUS` for an offset
+    /// with no page.
+    ///
+    /// # Safety
+    ///
+    /// `vmf` is a fault on a VMA set up by [`Self::mmap`], under its lock
+    /// (the mmap or the VMA's read lock).
+    unsafe extern "C" fn fault(vmf: *mut bindings::vm_fault) -> bindings::vm_fault_t {
+        // SAFETY: `vmf` is live for the call (the caller's contract).
+        let f = unsafe { (*vmf).__bindgen_anon_1 };
+        // SAFETY: the VMA is live while it faults, and holds its file,
+        // made by `install` for a `T` (`Self::mmap` set up only such VMAs).
+        let held = unsafe { Self::held((*f.vma).vm_file) };
+        let Some(page) = T::mmap_page(&held.obj, f.pgoff) else {
+            return bindings::vm_fault_reason_VM_FAULT_SIGBUS;
+        };
+        // SAFETY: the VMA has `VM_MIXEDMAP` (set by `Self::mmap`), with
+        // which `vm_insert_page()` may be called from its fault handler;
+        // `address` is the faulting page's, inside the VMA; `page` is an
+        // order-0 page of the object, which the VMA holds through its file,
+        // and which the mapping takes a reference to.
+        let r = unsafe { bindings::vm_insert_page(f.vma, f.address, page.as_ptr()) };
+        match kernel::error::to_result(r) {
+            // Mapped, here or by a racing fault on the same page.
+            Ok(()) => bindings::vm_fault_reason_VM_FAULT_NOPAGE,
+            Err(e) if e == EBUSY => bindings::vm_fault_reason_VM_FAULT_NOPAGE,
+            Err(e) if e == ENOMEM => bindings::vm_fault_reason_VM_FAULT_OOM,
+            Err(_) => bindings::vm_fault_reason_VM_FAULT_SIGBUS,
+        }
     }
 
     /// `release`: drops the fd's reference to the object.

@@ -20,9 +20,7 @@ use crate::platform::{check_signal, timebase};
 use crate::vcpu::{exit::Exit, SharedVcpu, Vcpu};
 use core::mem::{offset_of, size_of, size_of_val};
 use kernel::{
-    bindings,
-    mm::virt::VmaNew,
-    new_mutex,
+    bindings, new_mutex,
     page::{Page, PAGE_SIZE},
     prelude::*,
     sync::{Arc, ArcBorrow, Mutex},
@@ -785,16 +783,9 @@ impl AnonFile for VcpuFd {
     }
 
     /// The `struct kvm_run` page: one page at offset 0
-    /// (`KVM_GET_VCPU_MMAP_SIZE`).
-    fn mmap(this: ArcBorrow<'_, Self>, vma: &VmaNew) -> Result {
-        // SAFETY: the VMA is being set up for this call; reading its page
-        // offset races with nothing.
-        let pgoff = unsafe { (*vma.as_ptr()).vm_pgoff };
-        if pgoff != 0 || vma.end() - vma.start() > PAGE_SIZE {
-            return Err(EINVAL);
-        }
-        vma.set_dontexpand();
-        vma.set_mixedmap().vm_insert_page(vma.start(), &this.page)
+    /// (`KVM_GET_VCPU_MMAP_SIZE`), mapped and faulted in by `anon`.
+    fn mmap_page(this: &Self, pgoff: usize) -> Option<&Page> {
+        (pgoff == 0).then_some(&this.page)
     }
 }
 

@@ -92,7 +92,8 @@ impl PinnedPages {
     /// Pins the `n` pages from user address `uaddr` (page aligned) of the
     /// current task, charged to its locked memory first. `-ENOMEM` past its
     /// `RLIMIT_MEMLOCK` (as `mlock()` and VFIO), `-EFAULT` where some are not
-    /// mapped writable; nothing stays pinned or charged on failure.
+    /// mapped writable (or are mapped `VM_IO`, such as a `kvm_run` page);
+    /// nothing stays pinned or charged on failure.
     pub(crate) fn pin(uaddr: usize, n: usize) -> Result<PinnedPages> {
         if n == 0 || !uaddr.is_multiple_of(pgtable::PAGE_SIZE) {
             return Err(EINVAL);

@@ -1132,7 +1132,7 @@ fn main() {
     if args.get(1).map(String::as_str) == Some("hold") {
         hold(args.get(2).and_then(|n| n.parse().ok()).unwrap_or(1));
     }
-    let cases: [(&str, fn() -> Verdict); 36] = [
+    let cases: [(&str, fn() -> Verdict); 38] = [
         ("api_version", api_version),
         (
             "capabilities_are_what_is_implemented",
@@ -1184,6 +1184,11 @@ fn main() {
         ("slot_charged_to_memlock", review::slot_charged_to_memlock),
         ("create_vcpu_without_fds", review::create_vcpu_without_fds),
         ("map_4gib_in_slots", review::map_4gib_in_slots),
+        ("kvm_run_refaults", review::kvm_run_refaults),
+        (
+            "kvm_run_is_no_slot_memory",
+            review::kvm_run_is_no_slot_memory,
+        ),
     ];
     println!("KTAP version 1");
     println!("# Subtest: papr_nested_kvm_api");

@@ -14,6 +14,7 @@ extern "C" {
     fn _exit(status: i32) -> !;
     fn dup(fd: i32) -> i32;
     fn close(fd: i32) -> i32;
+    fn madvise(addr: *mut u8, len: usize, advice: i32) -> i32;
     fn getrlimit(resource: i32, rlim: *mut Rlimit) -> i32;
     fn setrlimit(resource: i32, rlim: *const Rlimit) -> i32;
     fn capget(hdr: *mut CapHeader, data: *mut CapData) -> i32;
@@ -23,6 +24,10 @@ extern "C" {
 const EIO: i32 = 5;
 const ENOMEM: i32 = 12;
 const EMFILE: i32 = 24;
+/// `SIGBUS` (powerpc's is the generic 7).
+const SIGBUS: i32 = 7;
+/// `MADV_DONTNEED`.
+const MADV_DONTNEED: i32 = 4;
 /// `RLIMIT_NOFILE` (asm-generic, as on powerpc).
 const RLIMIT_NOFILE: i32 = 7;
 /// `RLIMIT_MEMLOCK` (asm-generic, as on powerpc).
@@ -372,4 +377,57 @@ pub(crate) fn map_4gib_in_slots() -> Verdict {
         each.join(" ")
     );
     expect("pinned after deleting them", pinned()?, pins)
+}
+
+/// The `kvm_run` page after `MADV_DONTNEED` on its mapping: the next
+/// touch maps the same page again (KVM's `kvm_vcpu_fault()`), not a
+/// `SIGBUS`; tried in a child first, then here.
+pub(crate) fn kvm_run_refaults() -> Verdict {
+    let r = running(&[SC_1], 0x42)?;
+    // SAFETY: the mapped kvm_run page; KVM_RUN is not running.
+    unsafe { (*r.run).immediate_exit = 1 };
+    expect("KVM_RUN", r.run().map(|_| ()), Err(EINTR))?;
+    let run = r.run;
+    let zap_and_read = move || {
+        // SAFETY: the page-sized mapping of kvm_run, which nothing else
+        // uses now.
+        if unsafe { madvise(run.cast(), PAGE as usize, MADV_DONTNEED) } != 0 {
+            return 2;
+        }
+        // SAFETY: the same mapping, touched again.
+        let reason = unsafe { std::ptr::addr_of!((*run).exit_reason).read_volatile() };
+        i32::from(reason != kvm::KVM_EXIT_INTR)
+    };
+    let child = in_child(zap_and_read)?;
+    if child == Err(SIGBUS) {
+        return Err("the child's touch after MADV_DONTNEED: SIGBUS".into());
+    }
+    expect("the child's touch after MADV_DONTNEED", child, Ok(0))?;
+    expect("MADV_DONTNEED, then the exit reason", zap_and_read(), 0)?;
+    // SAFETY: as above.
+    unsafe { (*r.run).immediate_exit = 0 };
+    let k = r.run().map_err(|e| format!("KVM_RUN: errno {e}"))?;
+    expect(
+        "exit after the refault",
+        k.exit_reason,
+        kvm::KVM_EXIT_PAPR_HCALL,
+    )?;
+    // SAFETY: the exit reason says which member is filled.
+    expect("GPR3", unsafe { k.__bindgen_anon_1.papr_hcall.nr }, 0x42)
+}
+
+/// A `kvm_run` mapping given as a slot's memory: `-EFAULT`, as for memory
+/// that is not the VMM's own (it is the kernel's), and nothing pinned.
+pub(crate) fn kvm_run_is_no_slot_memory() -> Verdict {
+    let dev = device().map_err(|e| e.to_string())?;
+    let vm = create_vm(&dev, 0).map_err(|e| format!("errno {e}"))?;
+    let vcpu = create_vcpu(&vm, 0).map_err(|e| format!("errno {e}"))?;
+    let run = map_run(vcpu.as_raw_fd()).map_err(|e| format!("mmap: errno {e}"))?;
+    let pins = pinned()?;
+    expect(
+        "a slot of the kvm_run mapping",
+        set_region(&vm, 0, 0, 0, PAGE, run as u64),
+        Err(EFAULT),
+    )?;
+    expect("pinned after it", pinned()?, pins)
 }
