@@ -31,7 +31,8 @@
 //! a versioned header, restored into another VM (`PAPR_NESTED_SNAPSHOT`,
 //! `PAPR_NESTED_RESTORE`).
 //!
-//! Every other ioctl fails with `-ENOTTY`. Each fd holds what it needs: a
+//! Every other ioctl fails as in KVM on powerpc: `-EINVAL` on the device
+//! and on a vCPU fd, `-ENOTTY` on a VM fd. Each fd holds what it needs: a
 //! VM fd holds its VM, whose guest is deleted at the L0 when the last fd
 //! goes, and the module, which cannot be unloaded while any fd of it is
 //! open.
@@ -167,12 +168,15 @@ impl MiscDevice for Device {
     }
 
     fn ioctl(_me: Pin<&Device>, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
+        // Errnos as KVM's `kvm_dev_ioctl()`: `-EINVAL` for an argument
+        // where none is taken, and for an unknown ioctl
+        // (`kvm_arch_dev_ioctl()` on powerpc).
         match cmd {
-            uapi::KVM_GET_API_VERSION => Ok(uapi::KVM_API_VERSION as isize),
+            uapi::KVM_GET_API_VERSION if arg == 0 => Ok(uapi::KVM_API_VERSION as isize),
             uapi::KVM_CHECK_EXTENSION => Ok(capability::check(arg)),
             uapi::KVM_CREATE_VM => create_vm(arg),
-            uapi::KVM_GET_VCPU_MMAP_SIZE => Ok(vcpu::MMAP_SIZE as isize),
-            _ => Err(ENOTTY),
+            uapi::KVM_GET_VCPU_MMAP_SIZE if arg == 0 => Ok(vcpu::MMAP_SIZE as isize),
+            _ => Err(EINVAL),
         }
     }
 }

@@ -778,7 +778,8 @@ impl AnonFile for VcpuFd {
             state::GET_STATE | state::SET_STATE | state::SNAPSHOT | state::RESTORE => {
                 state::ioctl(&*this, cmd, arg)
             }
-            _ => Err(ENOTTY),
+            // As KVM's vCPU fd on powerpc (`kvm_arch_vcpu_ioctl()`).
+            _ => Err(EINVAL),
         }
     }
 

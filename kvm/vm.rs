@@ -372,8 +372,9 @@ impl Vm {
     /// - `-EINVAL`: flags (none is supported), an address space other than
     ///   0, an address or size not a multiple of 64 KiB (the L2's page
     ///   size), a range that wraps or goes past 2^52, a slot over
-    ///   [`MAX_SLOT_BYTES`], a range that overlaps another slot's.
-    ///   `-EFAULT`: memory the VMM does not have mapped writable.
+    ///   [`MAX_SLOT_BYTES`]. `-EEXIST` (as KVM): a range that overlaps
+    ///   another slot's. `-EFAULT`: memory the VMM does not have mapped
+    ///   writable.
     fn set_memory_region(&self, arg: usize) -> Result<isize> {
         let len = core::mem::size_of::<Region>();
         let r = UserSlice::new(UserPtr::from_addr(arg), len)
@@ -411,7 +412,7 @@ impl Vm {
             .iter()
             .any(|s| s.id != new.id && s.overlaps(new.gpa, end))
         {
-            return Err(EINVAL);
+            return Err(EEXIST);
         }
         if let Some(at) = existing {
             if st.slots[at] == new {

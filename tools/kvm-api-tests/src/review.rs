@@ -431,3 +431,81 @@ pub(crate) fn kvm_run_is_no_slot_memory() -> Verdict {
     )?;
     expect("pinned after it", pinned()?, pins)
 }
+
+/// The errnos KVM (powerpc, kvm-hv) gives: an overlapping slot
+/// `-EEXIST`, deleting a slot that does not exist `-EINVAL`; an unknown
+/// ioctl `-EINVAL` on the device (`kvm_arch_dev_ioctl()`) and on a vCPU
+/// fd (`kvm_arch_vcpu_ioctl()`), `-ENOTTY` on a VM fd
+/// (`kvm_arch_vm_ioctl_hv()`); `KVM_GET_API_VERSION` and
+/// `KVM_GET_VCPU_MMAP_SIZE` with an argument `-EINVAL`.
+pub(crate) fn errnos_as_kvm() -> Verdict {
+    let dev = device().map_err(|e| e.to_string())?;
+    let vm = create_vm(&dev, 0).map_err(|e| format!("errno {e}"))?;
+    let vcpu = create_vcpu(&vm, 0).map_err(|e| format!("errno {e}"))?;
+    let mem = anon_memory(4 * PAGE)?;
+    set_region(&vm, 0, 0, 0, 2 * PAGE, mem).map_err(|e| format!("slot 0: errno {e}"))?;
+    let pins = pinned()?;
+    expect(
+        "an overlapping slot",
+        set_region(&vm, 1, 0, PAGE, 2 * PAGE, mem + 2 * PAGE),
+        Err(EEXIST),
+    )?;
+    expect("pinned after it", pinned()?, pins)?;
+    expect(
+        "deleting a slot never made",
+        set_region(&vm, 5, 0, 0x100_0000, 0, mem),
+        Err(EINVAL),
+    )?;
+    expect("deleting slot 0", set_region(&vm, 0, 0, 0, 0, 0), Ok(0))?;
+    expect(
+        "deleting it again",
+        set_region(&vm, 0, 0, 0, 0, 0),
+        Err(EINVAL),
+    )?;
+    let (d, v, c) = (dev.as_raw_fd(), vm.as_raw_fd(), vcpu.as_raw_fd());
+    let calls: [(&str, RawFd, u32, u64, i32); 9] = [
+        ("KVM_RUN on the device", d, kvm::KVM_RUN, 0, EINVAL),
+        ("0 on the device", d, 0, 0, EINVAL),
+        (
+            "KVM_GET_API_VERSION(1)",
+            d,
+            kvm::KVM_GET_API_VERSION,
+            1,
+            EINVAL,
+        ),
+        (
+            "KVM_GET_VCPU_MMAP_SIZE(1)",
+            d,
+            kvm::KVM_GET_VCPU_MMAP_SIZE,
+            1,
+            EINVAL,
+        ),
+        (
+            "KVM_GET_API_VERSION on a VM",
+            v,
+            kvm::KVM_GET_API_VERSION,
+            0,
+            ENOTTY,
+        ),
+        ("0 on a VM", v, 0, 0, ENOTTY),
+        (
+            "KVM_GET_API_VERSION on a vCPU",
+            c,
+            kvm::KVM_GET_API_VERSION,
+            0,
+            EINVAL,
+        ),
+        (
+            "KVM_CHECK_EXTENSION on a vCPU",
+            c,
+            kvm::KVM_CHECK_EXTENSION,
+            0,
+            EINVAL,
+        ),
+        ("0 on a vCPU", c, 0, 0, EINVAL),
+    ];
+    for (what, fd, request, arg, errno) in calls {
+        expect(what, kvm_ioctl(fd, request, arg), Err(errno))?;
+    }
+    Ok(())
+}
