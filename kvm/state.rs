@@ -137,6 +137,11 @@ impl Refusal {
             GsbError::Truncated { index, id } => {
                 Refusal::new(EINVAL, Reason::Malformed, index, id.unwrap_or(0))
             }
+            // Bytes after the last element: the place of the element they
+            // would be.
+            GsbError::TrailingBytes { count, .. } => {
+                Refusal::new(EINVAL, Reason::Malformed, count, 0)
+            }
             _ => Refusal::new(EINVAL, Reason::Malformed, 0, 0),
         }
     }

@@ -1132,7 +1132,7 @@ fn main() {
     if args.get(1).map(String::as_str) == Some("hold") {
         hold(args.get(2).and_then(|n| n.parse().ok()).unwrap_or(1));
     }
-    let cases: [(&str, fn() -> Verdict); 39] = [
+    let cases: [(&str, fn() -> Verdict); 40] = [
         ("api_version", api_version),
         (
             "capabilities_are_what_is_implemented",
@@ -1190,6 +1190,7 @@ fn main() {
             review::kvm_run_is_no_slot_memory,
         ),
         ("errnos_as_kvm", review::errnos_as_kvm),
+        ("get_state_trailing_bytes", review::get_state_trailing_bytes),
     ];
     println!("KTAP version 1");
     println!("# Subtest: papr_nested_kvm_api");

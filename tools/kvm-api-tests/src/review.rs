@@ -509,3 +509,24 @@ pub(crate) fn errnos_as_kvm() -> Verdict {
     }
     Ok(())
 }
+
+/// `PAPR_NESTED_GET_STATE` with bytes after the last element: refused,
+/// `-EINVAL` and MALFORMED, `err_index` the element count (where the
+/// bytes start), on both fds.
+pub(crate) fn get_state_trailing_bytes() -> Verdict {
+    let dev = device().map_err(|e| e.to_string())?;
+    let vm = create_vm(&dev, 0).map_err(|e| format!("errno {e}"))?;
+    let vcpu = create_vcpu(&vm, 0).map_err(|e| format!("errno {e}"))?;
+    // GPR5 on the vCPU, TB_OFFSET on the VM; each with 4 bytes after it.
+    for (what, fd, id) in [("vCPU", &vcpu, 0x1005u16), ("VM", &vm, 0x0004)] {
+        let mut g = state::Gsb::request(&[(id, 8)]);
+        g.0.extend_from_slice(&[0; 4]);
+        let (r, a) = state::state_ioctl(fd, kvm::PAPR_NESTED_GET_STATE, &mut g.0);
+        expect(
+            &format!("a get on the {what} fd with 4 bytes after the element"),
+            (r, a.err_reason, a.err_index, a.err_id),
+            (Err(EINVAL), kvm::PAPR_NESTED_ERR_MALFORMED as u16, 1, 0),
+        )?;
+    }
+    Ok(())
+}
