@@ -102,7 +102,12 @@ fn pinned() -> Result<u64, String> {
 
 /// Opens the device.
 fn device() -> io::Result<File> {
-    OpenOptions::new().read(true).write(true).open(DEVICE)
+    device_at(DEVICE)
+}
+
+/// Opens the KVM device at `path`: ours, or kvm-hv's `/dev/kvm`.
+fn device_at(path: &str) -> io::Result<File> {
+    OpenOptions::new().read(true).write(true).open(path)
 }
 
 /// `KVM_CREATE_VM(ty)` on `dev`: the VM fd, or the errno.
@@ -793,23 +798,38 @@ struct Running {
     vm: OwnedFd,
     vcpu: OwnedFd,
     run: *mut kvm::kvm_run,
+    /// Where the slot is in our memory: guest real 0 is here.
+    mem: u64,
 }
 
 fn running(code: &[u32], r3: u64) -> Result<Running, String> {
-    let dev = device().map_err(|e| e.to_string())?;
-    let vm = create_vm(&dev, 0).map_err(|e| format!("errno {e}"))?;
-    let mem = anon_memory(PAGE)?;
-    for (i, w) in code.iter().enumerate() {
-        // SAFETY: `mem` is a fresh page of ours, and `code` is far shorter.
-        unsafe { (mem as *mut u32).add(i).write(w.to_le()) };
-    }
-    set_region(&vm, 0, 0, 0, PAGE, mem).map_err(|e| format!("slot: errno {e}"))?;
-    let (vcpu, run) = ready_vcpu(&dev, &vm, 0, r3)?;
-    Ok(Running { vm, vcpu, run })
+    running_on(DEVICE, &[(0, code)], r3)
 }
 
-/// vCPU `id` of `vm`, set to run from 0 in real mode, little-endian, with
-/// GPR3 = `r3`, and its mapped `kvm_run`.
+/// [`running`] on the device at `path`, with each `(at, code)` of `code`
+/// at guest real `at`.
+fn running_on(path: &str, code: &[(u64, &[u32])], r3: u64) -> Result<Running, String> {
+    let dev = device_at(path).map_err(|e| format!("{path}: {e}"))?;
+    let vm = create_vm(&dev, 0).map_err(|e| format!("{path}: KVM_CREATE_VM: errno {e}"))?;
+    let mem = anon_memory(PAGE)?;
+    for (at, words) in code {
+        if at % 4 != 0 || at + 4 * words.len() as u64 > PAGE {
+            return Err(format!("code at {at:#x} is not within the slot"));
+        }
+        for (i, w) in words.iter().enumerate() {
+            // SAFETY: `mem` is a fresh page of ours, and the words are
+            // within it (checked above), aligned.
+            unsafe { ((mem + at) as *mut u32).add(i).write(w.to_le()) };
+        }
+    }
+    set_region(&vm, 0, 0, 0, PAGE, mem).map_err(|e| format!("{path}: slot: errno {e}"))?;
+    let (vcpu, run) = ready_vcpu(&dev, &vm, 0, r3).map_err(|e| format!("{path}: {e}"))?;
+    Ok(Running { vm, vcpu, run, mem })
+}
+
+/// vCPU `id` of `vm`, a PAPR guest (`KVM_CAP_PPC_PAPR`, which kvm-hv needs
+/// before it runs one), set to run from 0 in real mode, little-endian,
+/// with GPR3 = `r3`, and its mapped `kvm_run`.
 fn ready_vcpu(
     dev: &File,
     vm: &OwnedFd,
@@ -817,6 +837,12 @@ fn ready_vcpu(
     r3: u64,
 ) -> Result<(OwnedFd, *mut kvm::kvm_run), String> {
     let vcpu = create_vcpu(vm, id).map_err(|e| format!("vCPU {id}: errno {e}"))?;
+    let papr = kvm::kvm_enable_cap {
+        cap: kvm::KVM_CAP_PPC_PAPR,
+        ..Default::default()
+    };
+    kvm_ioctl_ptr(vcpu.as_raw_fd(), kvm::KVM_ENABLE_CAP, &papr)
+        .map_err(|e| format!("KVM_ENABLE_CAP(KVM_CAP_PPC_PAPR): errno {e}"))?;
     let mut regs = kvm::kvm_regs {
         msr: 1 << 63 | 1,
         ..Default::default()
