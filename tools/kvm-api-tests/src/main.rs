@@ -153,18 +153,37 @@ fn capabilities_are_what_is_implemented() -> Verdict {
         kvm::KVM_CAP_IMMEDIATE_EXIT,
         kvm::KVM_CAP_ONE_REG,
         kvm::KVM_CAP_PPC_PAPR,
+        kvm::KVM_CAP_PPC_IRQ_LEVEL,
+        kvm::KVM_CAP_PPC_UNSET_IRQ,
+        kvm::KVM_CAP_PPC_SEGSTATE,
+        kvm::KVM_CAP_PPC_GET_SMMU_INFO,
+        kvm::KVM_CAP_PPC_MMU_RADIX,
+        kvm::KVM_CAP_PPC_HIOR,
     ];
-    let no = [
+    // Numbers, not flags: no limit is 0.
+    let some = [
         kvm::KVM_CAP_NR_VCPUS,
         kvm::KVM_CAP_MAX_VCPUS,
+        kvm::KVM_CAP_NR_MEMSLOTS,
+    ];
+    let no = [
         kvm::KVM_CAP_PPC_HTAB_FD,
         kvm::KVM_CAP_PPC_SMT,
+        kvm::KVM_CAP_SYNC_MMU,
+        kvm::KVM_CAP_PPC_GET_PVINFO,
+        kvm::KVM_CAP_IRQCHIP,
         9999,
     ];
     for fd in [dev.as_raw_fd(), vm.as_raw_fd()] {
         for cap in yes {
             let r = kvm_ioctl(fd, kvm::KVM_CHECK_EXTENSION, cap.into());
             expect(&format!("KVM_CHECK_EXTENSION({cap})"), r, Ok(1))?;
+        }
+        for cap in some {
+            match kvm_ioctl(fd, kvm::KVM_CHECK_EXTENSION, cap.into()) {
+                Ok(n) if n > 0 => {}
+                r => return Err(format!("KVM_CHECK_EXTENSION({cap}): {r:?}, want > 0")),
+            }
         }
         for cap in no {
             let r = kvm_ioctl(fd, kvm::KVM_CHECK_EXTENSION, cap.into());
@@ -436,6 +455,10 @@ fn distinct_regs() -> kvm::kvm_regs {
         sprg1: 0xa1,
         sprg2: 0xa2,
         sprg3: 0xa3,
+        sprg4: 0xa4,
+        sprg5: 0xa5,
+        sprg6: 0xa6,
+        sprg7: 0xa7,
         ..Default::default()
     };
     for (i, g) in r.gpr.iter_mut().enumerate() {
@@ -444,11 +467,13 @@ fn distinct_regs() -> kvm::kvm_regs {
     r
 }
 
+/// Whether `a` and `b` are the same registers, but `pid`, which
+/// `KVM_SET_REGS` leaves (as kvm-hv: PIDR is set through ONE_REG).
 fn regs_eq(a: &kvm::kvm_regs, b: &kvm::kvm_regs) -> bool {
     let named = |r: &kvm::kvm_regs| {
         [
-            r.pc, r.cr, r.ctr, r.lr, r.xer, r.msr, r.srr0, r.srr1, r.pid, r.sprg0, r.sprg1,
-            r.sprg2, r.sprg3,
+            r.pc, r.cr, r.ctr, r.lr, r.xer, r.msr, r.srr0, r.srr1, r.sprg0, r.sprg1, r.sprg2,
+            r.sprg3, r.sprg4, r.sprg5, r.sprg6, r.sprg7,
         ]
     };
     named(a) == named(b) && a.gpr == b.gpr
@@ -492,7 +517,8 @@ fn regs_round_trip() -> Verdict {
     if !regs_eq(&got, &want) {
         return Err(format!("KVM_GET_REGS gave {got:x?}"));
     }
-    Ok(())
+    // The pid of KVM_SET_REGS is not PIDR: a new vCPU's is 0.
+    expect("pid", got.pid, 0)
 }
 
 fn regs_refused_whole() -> Verdict {
@@ -501,24 +527,32 @@ fn regs_refused_whole() -> Verdict {
     let vcpu = create_vcpu(&vm, 0).map_err(|e| format!("errno {e}"))?;
     let good = distinct_regs();
     expect("KVM_SET_REGS", set_regs(&vcpu, &good), Ok(0))?;
-    let mut hv = distinct_regs();
-    hv.msr |= 1 << 60;
-    hv.gpr[3] = 0xbad;
-    let mut sprg4 = distinct_regs();
-    sprg4.sprg4 = 1;
+    // A value a word register cannot hold: nothing is set.
     let mut cr = distinct_regs();
     cr.cr = 1 << 32;
-    for (what, r) in [("MSR[HV]", hv), ("SPRG4", sprg4), ("a 33-bit CR", cr)] {
-        expect(what, set_regs(&vcpu, &r), Err(EINVAL))?;
-    }
+    cr.gpr[3] = 0xbad;
+    expect("a 33-bit CR", set_regs(&vcpu, &cr), Err(EINVAL))?;
     let got = get_regs(&vcpu).map_err(|e| format!("KVM_GET_REGS: errno {e}"))?;
     if !regs_eq(&got, &good) {
         return Err(format!(
             "a refused KVM_SET_REGS changed something: {got:x?}"
         ));
     }
-    Ok(())
+    // The MSR bits userspace may not set (the L0's) are dropped, not
+    // refused, as kvm-hv masks them: the rest is set.
+    let mut hv = distinct_regs();
+    hv.msr |= MSR_HV | MSR_S | MSR_ME;
+    hv.gpr[3] = 0x33;
+    expect("MSR with HV, S and ME", set_regs(&vcpu, &hv), Ok(0))?;
+    let got = get_regs(&vcpu).map_err(|e| format!("KVM_GET_REGS: errno {e}"))?;
+    expect("MSR after", got.msr, good.msr)?;
+    expect("GPR3 after", got.gpr[3], 0x33)
 }
+
+/// MSR[HV], MSR[S] and MSR[ME]: the L0's, never userspace's.
+const MSR_HV: u64 = 1 << 60;
+const MSR_S: u64 = 1 << 22;
+const MSR_ME: u64 = 1 << 12;
 
 fn every_close_order() -> Verdict {
     let (before, pins) = (guests()?, pinned()?);
@@ -700,18 +734,27 @@ fn one_reg_vm_wide() -> Verdict {
         get_u64(&vm, kvm::KVM_REG_PPC_TB_OFFSET),
         Ok(5 << 24),
     )?;
-    // Each scope on its own fd only.
+    // TB_OFFSET and ARCH_COMPAT are the guest's on a vCPU fd too (QEMU
+    // syncs them there, as kvm-hv has them per virtual core); a vCPU's
+    // registers are on its own fd only.
     let vcpu = create_vcpu(&vm, 0).map_err(|e| format!("errno {e}"))?;
     expect(
         "TB_OFFSET on the vCPU fd",
         get_u64(&vcpu, kvm::KVM_REG_PPC_TB_OFFSET),
-        Err(EINVAL),
+        Ok(5 << 24),
     )?;
     expect(
         "set ARCH_COMPAT on the vCPU fd",
         set_one(&vcpu, kvm::KVM_REG_PPC_ARCH_COMPAT, &pvr),
-        Err(EINVAL),
+        Ok(0),
     )?;
+    let mut got = [0u8; 4];
+    expect(
+        "get ARCH_COMPAT on the vCPU fd",
+        get_one(&vcpu, kvm::KVM_REG_PPC_ARCH_COMPAT, &mut got),
+        Ok(0),
+    )?;
+    expect("ARCH_COMPAT on the vCPU fd", got, pvr)?;
     expect(
         "DSCR on the VM fd",
         get_u64(&vm, kvm::KVM_REG_PPC_DSCR),
@@ -730,22 +773,20 @@ fn one_reg_refused() -> Verdict {
     let vcpu = create_vcpu(&vm, 0).map_err(|e| format!("errno {e}"))?;
     let mut b = [0u8; 16];
     for fd in [&vm, &vcpu] {
-        // Unknown: an ID KVM has that names no element here (the VPA is
-        // the L1's memory, never reachable; HIOR is a PR-KVM register),
-        // and one that KVM does not have.
+        // Unknown: -EINVAL, as kvm-hv answers: an ID KVM does not have,
+        // one of another architecture, the transactional memory registers
+        // (there is no TM).
         for (what, id) in [
-            ("VPA_ADDR", kvm::KVM_REG_PPC_VPA_ADDR),
-            ("HIOR", kvm::KVM_REG_PPC_HIOR),
             ("made up", kvm::KVM_REG_PPC | kvm::KVM_REG_SIZE_U64 | 0x7ff),
             ("not powerpc", kvm::KVM_REG_SIZE_U64 | 0x9),
+            ("TFHAR", kvm::KVM_REG_PPC_TFHAR),
         ] {
-            expect(&format!("get {what}"), get_one(fd, id, &mut b), Err(ENOENT))?;
-            expect(&format!("set {what}"), set_one(fd, id, &b), Err(ENOENT))?;
+            expect(&format!("get {what}"), get_one(fd, id, &mut b), Err(EINVAL))?;
+            expect(&format!("set {what}"), set_one(fd, id, &b), Err(EINVAL))?;
         }
-        // A known register with the wrong size: KVM's 32-bit LPCR (the
-        // element is LPCR_64's), a 32-bit DSCR.
+        // A known register with the wrong size: a 32-bit DSCR, a 128-bit
+        // TB_OFFSET.
         for (what, id) in [
-            ("32-bit LPCR", kvm::KVM_REG_PPC_LPCR),
             (
                 "32-bit DSCR",
                 resized(kvm::KVM_REG_PPC_DSCR, kvm::KVM_REG_SIZE_U32),
@@ -759,12 +800,33 @@ fn one_reg_refused() -> Verdict {
             expect(&format!("set {what}"), set_one(fd, id, &b), Err(EINVAL))?;
         }
     }
-    // Bits the L1 may not set: LPCR[HR] (bit 63 - 43).
-    let hr = (1u64 << 20).to_ne_bytes();
+    // The vCPU's registers are not on the VM fd.
+    for (what, id) in [
+        ("VPA_ADDR", kvm::KVM_REG_PPC_VPA_ADDR),
+        ("HIOR", kvm::KVM_REG_PPC_HIOR),
+        ("32-bit LPCR", kvm::KVM_REG_PPC_LPCR),
+    ] {
+        expect(
+            &format!("get {what} on the VM fd"),
+            get_one(&vm, id, &mut b),
+            Err(EINVAL),
+        )?;
+    }
+    // Bits the L1 may not set, LPCR[HR] (bit 63 - 43), are left as they
+    // are, not refused: as kvm-hv, a set of LPCR changes only the bits
+    // userspace may change.
+    let before =
+        get_u64(&vcpu, kvm::KVM_REG_PPC_LPCR_64).map_err(|e| format!("LPCR: errno {e}"))?;
+    let hr = (before ^ 1u64 << 20).to_ne_bytes();
     expect(
-        "LPCR with HR",
+        "LPCR with HR flipped",
         set_one(&vcpu, kvm::KVM_REG_PPC_LPCR_64, &hr),
-        Err(EINVAL),
+        Ok(0),
+    )?;
+    expect(
+        "LPCR after",
+        get_u64(&vcpu, kvm::KVM_REG_PPC_LPCR_64),
+        Ok(before),
     )?;
     // Bad addresses: in the struct, and for the register.
     let bad = kvm::kvm_one_reg {
