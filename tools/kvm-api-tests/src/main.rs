@@ -11,6 +11,7 @@
 mod hcall_inst;
 #[path = "../../kvm-sys/kvm.rs"]
 mod kvm;
+mod qemu_abi;
 mod review;
 mod state;
 
@@ -1220,7 +1221,7 @@ fn main() {
     if args.get(1).map(String::as_str) == Some("hold") {
         hold(args.get(2).and_then(|n| n.parse().ok()).unwrap_or(1));
     }
-    let cases: [(&str, fn() -> Verdict); 40] = [
+    let cases: [(&str, fn() -> Verdict); 55] = [
         ("api_version", api_version),
         (
             "capabilities_are_what_is_implemented",
@@ -1279,6 +1280,24 @@ fn main() {
         ),
         ("errnos_as_kvm", review::errnos_as_kvm),
         ("get_state_trailing_bytes", review::get_state_trailing_bytes),
+        ("capabilities_qemu_asks", qemu_abi::capabilities_qemu_asks),
+        ("mmu_info_as_kvm_hv", qemu_abi::mmu_info_as_kvm_hv),
+        ("vsx_layout_as_kvm_hv", qemu_abi::vsx_layout_as_kvm_hv),
+        ("regs_after_run", qemu_abi::regs_after_run),
+        ("sregs_as_kvm_hv", qemu_abi::sregs_as_kvm_hv),
+        ("one_reg_qemu_ids", qemu_abi::one_reg_qemu_ids),
+        (
+            "hcall_confer_prod_in_kernel",
+            qemu_abi::hcall_confer_prod_in_kernel,
+        ),
+        ("hcall_prod_then_cede", qemu_abi::hcall_prod_then_cede),
+        ("hcall_cede_until_dec", qemu_abi::hcall_cede_until_dec),
+        ("hcall_cede_woken", qemu_abi::hcall_cede_woken),
+        ("hcall_register_vpa", qemu_abi::hcall_register_vpa),
+        ("hcall_set_mode", qemu_abi::hcall_set_mode),
+        ("configure_v3_mmu", qemu_abi::configure_v3_mmu),
+        ("enable_cap_qemu", qemu_abi::enable_cap_qemu),
+        ("interrupt_while_running", qemu_abi::interrupt_while_running),
     ];
     println!("KTAP version 1");
     println!("# Subtest: papr_nested_kvm_api");
