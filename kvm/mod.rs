@@ -83,12 +83,17 @@ pub(crate) mod capability {
 
     /// The capabilities answered 1: each is implemented (the comment says
     /// where).
-    const IMPLEMENTED: [u32; 20] = [
+    const IMPLEMENTED: [u32; 23] = [
         // Memory slots (`vm::Vm::set_memory_region`): made, deleted,
         // replaced and moved.
         uapi::KVM_CAP_USER_MEMORY,
         uapi::KVM_CAP_DESTROY_MEMORY_REGION_WORKS,
         uapi::KVM_CAP_JOIN_MEMORY_REGIONS_WORKS,
+        // `KVM_CHECK_EXTENSION` and `KVM_ENABLE_CAP` on the VM fd too,
+        // `KVM_ENABLE_CAP` on the vCPU fd.
+        uapi::KVM_CAP_CHECK_EXTENSION_VM,
+        uapi::KVM_CAP_ENABLE_CAP_VM,
+        uapi::KVM_CAP_ENABLE_CAP,
         // `KVM_EXIT_INTERNAL_ERROR` fills `ndata` and `data`.
         uapi::KVM_CAP_INTERNAL_ERROR_DATA,
         uapi::KVM_CAP_IMMEDIATE_EXIT,

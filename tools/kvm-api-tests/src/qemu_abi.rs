@@ -152,18 +152,6 @@ const CAP_DIFFERENCES: [Difference; 23] = [
         kvm::KVM_CAP_MAX_VCPU_ID,
         "kvm-hv's ids count virtual SMT threads (8 x NR_CPUS); ours NR_CPUS",
     ),
-    (
-        kvm::KVM_CAP_ENABLE_CAP,
-        "vCPU KVM_ENABLE_CAP works, but capability::check does not say so",
-    ),
-    (
-        kvm::KVM_CAP_CHECK_EXTENSION_VM,
-        "the VM fd answers KVM_CHECK_EXTENSION, but capability::check does not say so",
-    ),
-    (
-        kvm::KVM_CAP_ENABLE_CAP_VM,
-        "VM KVM_ENABLE_CAP works, but capability::check does not say so",
-    ),
 ];
 
 /// What we answer to `KVM_CHECK_EXTENSION(cap)`: as `capability::check`.
@@ -306,13 +294,13 @@ const CAPS: [(&str, u32, Want); 65] = [
         Want::Is(1),
     ),
     ("PPC_DAWR1", kvm::KVM_CAP_PPC_DAWR1, Want::Is(1)),
-    ("ENABLE_CAP", kvm::KVM_CAP_ENABLE_CAP, Want::Is(0)),
+    ("ENABLE_CAP", kvm::KVM_CAP_ENABLE_CAP, Want::Is(1)),
     (
         "CHECK_EXTENSION_VM",
         kvm::KVM_CAP_CHECK_EXTENSION_VM,
-        Want::Is(0),
+        Want::Is(1),
     ),
-    ("ENABLE_CAP_VM", kvm::KVM_CAP_ENABLE_CAP_VM, Want::Is(0)),
+    ("ENABLE_CAP_VM", kvm::KVM_CAP_ENABLE_CAP_VM, Want::Is(1)),
 ];
 
 /// The CPUs in a sysfs CPU list file such as `0-3,6`.
