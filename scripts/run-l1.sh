@@ -28,7 +28,9 @@ no-nested) cap=off cycles=1 ;;
 esac
 
 if [ "${2:-}" != --in-root ]; then
-	exec bash -c 'source scripts/lib.sh; RPN_CYCLES=$2 rpn_in_root bash scripts/run-l1.sh "$1" --in-root' x "$variant" "$cycles"
+	# rpn_in_root starts from an empty environment: env passes these on.
+	exec bash -c 'source scripts/lib.sh; rpn_in_root env RPN_CYCLES=$2 RPN_BENCH=$3 bash scripts/run-l1.sh "$1" --in-root' \
+		x "$variant" "$cycles" "${RPN_BENCH:-10000}"
 fi
 
 kernel=$RPN_BUILD/l1/vmlinux
