@@ -15,7 +15,9 @@
 #   - the out-of-tree module build against the L1 kernel
 #   - the userspace tools' build, and the main job's two boots: with the
 #     nested API (insmod, mode, rmmod, and the userspace suite of
-#     /dev/papr-nested, each KTAP case counted) and without it (-ENODEV)
+#     /dev/papr-nested, each KTAP case counted; Debian's QEMU booting an
+#     L2 Linux on /dev/papr-nested and on kvm-hv, each boot counted) and
+#     without it (-ENODEV)
 
 source "$(dirname "$0")/lib.sh"
 cd "$RPN_TOP"
@@ -107,6 +109,13 @@ passed=$((passed + ${up:-0}))
 failed=$((failed + ${uf:-0}))
 [ "${up:-0}" -gt 0 ] || { failed=$((failed + 1)); rpn_log "FAIL userspace suite: no case passed"; }
 rpn_log "userspace suite of /dev/papr-nested: ${up:-0} passed, ${uf:-0} failed"
+# So did the QEMU boots of an L2 Linux, on kvm-hv and on ours: each boot
+# that reached the L2's /init with QEMU exiting 0 counts as passed.
+qp=$(grep -c '^RPN-QEMU round=.* status=0 marker=yes ' "$console" 2>/dev/null || true)
+qf=$(grep '^RPN-QEMU round=' "$console" 2>/dev/null | grep -vc ' status=0 marker=yes ' || true)
+passed=$((passed + ${qp:-0}))
+failed=$((failed + ${qf:-0}))
+rpn_log "QEMU boots of the L2 in the L1 (SLOF, VOF; ours, kvm-hv): ${qp:-0} passed, ${qf:-0} failed"
 step "L1 boot with cap-nested-papr=off: -ENODEV" bash scripts/run-l1.sh no-nested
 
 if [ $skipped -gt 0 ]; then

@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # The main job: boot the L1 kernel in QEMU (pseries, POWER10, TCG, 4 CPUs,
-# 2 GiB) with a busybox initramfs that insmods rust_papr_nested, shows what
-# it logged, rmmods it and powers off.
+# 2 GiB; 4 GiB for the nested variant's QEMU boots) with a busybox
+# initramfs that insmods rust_papr_nested, shows what it logged, rmmods it
+# and powers off.
 #
 #   run-l1.sh nested      cap-nested-papr=on: the module negotiates a mode;
 #                         then RPN_CYCLES (20) loads and unloads in a row,
@@ -12,7 +13,12 @@
 #                         and kmemleak finding nothing after them; in the
 #                         first two loads the L2 payloads run through
 #                         debugfs, and in the first the exit benchmark
-#                         (RPN_BENCH iterations, 10000)
+#                         (RPN_BENCH iterations, 10000); and Debian's
+#                         QEMU boots an L2 Linux on /dev/papr-nested and
+#                         on kvm-hv's /dev/kvm, SLOF and VOF,
+#                         RPN_QEMU_ROUNDS rounds (3; 0: none), then
+#                         a boot under strace with the firmware in
+#                         RPN_QEMU_TRACE (vof; "slof,vof" for both)
 #   run-l1.sh no-nested   cap-nested-papr=off: insmod fails with -ENODEV
 #
 # Exits 0 when the boot did what that variant expects. The full console
@@ -29,8 +35,8 @@ esac
 
 if [ "${2:-}" != --in-root ]; then
 	# rpn_in_root starts from an empty environment: env passes these on.
-	exec bash -c 'source scripts/lib.sh; rpn_in_root env RPN_CYCLES=$2 RPN_BENCH=$3 bash scripts/run-l1.sh "$1" --in-root' \
-		x "$variant" "$cycles" "${RPN_BENCH:-10000}"
+	exec bash -c 'source scripts/lib.sh; rpn_in_root env RPN_CYCLES=$2 RPN_BENCH=$3 RPN_QEMU_ROUNDS=$4 RPN_QEMU_TRACE=$5 bash scripts/run-l1.sh "$1" --in-root' \
+		x "$variant" "$cycles" "${RPN_BENCH:-10000}" "${RPN_QEMU_ROUNDS:-3}" "${RPN_QEMU_TRACE:-vof}"
 fi
 
 kernel=$RPN_BUILD/l1/vmlinux
@@ -57,19 +63,49 @@ if [ -f "$vmm" ]; then
 	mkdir -p "$work/root/l2"
 	cp "$RPN_TOP"/tools/target/l2/*.bin "$RPN_TOP"/tools/target/l2/*.elf "$work/root/l2/"
 fi
+# The QEMU boots (nested only): QEMU, its libraries and firmware from
+# scripts/setup-qemu-l1.sh under /qemu, its program interpreter at the
+# path it names; the L2's kernel and initramfs under /qemu/l2.
+qemu_rounds=${RPN_QEMU_ROUNDS:-3}
+[ "$variant" = nested ] || qemu_rounds=0
+qemu_l1=$RPN_BUILD/qemu-l1/l1
+if [ "$qemu_rounds" != 0 ]; then
+	[ -x "$qemu_l1/bin/qemu-system-ppc64" ] || rpn_die "no QEMU for the L1 in $qemu_l1; run 'make setup'"
+	mkdir -p "$work/root/qemu/l2" "$work/root/lib64"
+	cp -a "$qemu_l1/bin" "$qemu_l1/lib" "$qemu_l1/share" "$work/root/qemu/"
+	cp "$qemu_l1/ld64.so.2" "$work/root/lib64/ld64.so.2"
+	# The L2 kernel is the L1's own vmlinux: one kernel build for both, and
+	# a pseries kernel needs no virtio device, its console being hvc0
+	# (H_PUT_TERM_CHAR to QEMU) and its root the initramfs. Without its
+	# debug information, which the L2 has no use for.
+	llvm-objcopy --strip-debug "$kernel" "$work/root/qemu/l2/vmlinux"
+	mkdir -p "$work/l2/bin" "$work/l2/proc"
+	cp /usr/bin/busybox "$work/l2/bin/busybox"
+	cp testing/l2-init "$work/l2/init"
+	chmod +x "$work/l2/init"
+	(cd "$work/l2" && find . | cpio -o -H newc --quiet | gzip -1) > "$work/root/qemu/l2/initrd.gz"
+fi
 chmod +x "$work/root/init"
 (cd "$work/root" && find . | cpio -o -H newc --quiet | gzip -1) > "$work/initramfs.cpio.gz"
+[ "$qemu_rounds" = 0 ] ||
+	echo "[rpn] the L1's initramfs with QEMU: $(du -sm "$work/root" | cut -f1) MB, $(du -m "$work/initramfs.cpio.gz" | cut -f1) MB gzipped"
 
 logdir=$RPN_BUILD/logs
 mkdir -p "$logdir"
 log=$logdir/run-$variant${RPN_TAG:+-$RPN_TAG}.log
-echo "[rpn] booting the L1: -M pseries,cap-nested-papr=$cap -cpu power10 -smp 4 -m 2G (TCG)"
+mem=2G
+[ "$qemu_rounds" = 0 ] || mem=4G
+# The boot's bound: 300 s for the L1's own work, and 900 s for the QEMU
+# boots: testing/initramfs-init starts none after 600 s of them, and one
+# (a traced one) takes at most 300 s. They take about 200 s today.
+limit=$((300 + (qemu_rounds > 0) * 900))
+echo "[rpn] booting the L1: -M pseries,cap-nested-papr=$cap -cpu power10 -smp 4 -m $mem (TCG), at most $limit s"
 start=$SECONDS
-timeout 300 qemu-system-ppc64 \
-	-M pseries,cap-nested-papr=$cap -cpu power10 -smp 4 -m 2G \
+timeout $limit qemu-system-ppc64 \
+	-M pseries,cap-nested-papr=$cap -cpu power10 -smp 4 -m $mem \
 	-nographic -nodefaults -serial stdio -no-reboot \
 	-kernel "$kernel" -initrd "$work/initramfs.cpio.gz" \
-	-append "console=hvc0 loglevel=4 debug_pagealloc=on rpn.cycles=$cycles rpn.bench=${RPN_BENCH:-10000} rpn.params=selfcheck_guests=2,selfcheck_vcpus=2" \
+	-append "console=hvc0 loglevel=4 debug_pagealloc=on rpn.cycles=$cycles rpn.bench=${RPN_BENCH:-10000} rpn.qemu_rounds=$qemu_rounds rpn.qemu_trace=${RPN_QEMU_TRACE:-vof} rpn.params=selfcheck_guests=2,selfcheck_vcpus=2" \
 	</dev/null > "$log" 2>&1 || true
 tr -d '\r' < "$log" | grep -o -e 'rpn: .*' -e 'WARNING:.*' -e 'BUG:.*' || true
 echo "[rpn] L1 boot to power-off: $((SECONDS - start)) s (console log: $RPN_CACHE/root$log)"
@@ -80,6 +116,41 @@ clean=$log.txt
 tr -d '\r' < "$log" > "$clean"
 result() { grep -q "^RPN-RESULT $1\$" "$clean"; }
 fail() { echo "[rpn] FAIL $variant: $*"; exit 1; }
+
+# qemu_boots: the QEMU boots of the L2 Linux in the L1 (testing/initramfs-
+# init's qemu_boots): the tables, then, for kvm-hv and for ours, every
+# boot of every round with SLOF and with VOF reached the L2's /init and
+# QEMU exited 0; a QEMU killed mid-boot on ours left no guest and no
+# pinned page behind.
+qemu_boots() {
+	python3 scripts/qemu-boots.py "$clean" || fail "the QEMU boots did not run"
+	local dev fw r line bad
+	for dev in kvm ours; do
+		bad=
+		for fw in slof vof; do
+			for r in $(seq 1 "$qemu_rounds"); do
+				line=$(grep "^RPN-QEMU round=$r fw=$fw dev=$dev " "$clean" || true)
+				[[ "$line" == *" status=0 marker=yes "* ]] || bad="$bad
+[rpn]   $fw round $r: ${line:-no result}"
+			done
+		done
+		[ "$dev" = kvm ] && name="/dev/kvm (kvm-hv)" || name=/dev/papr-nested
+		if [ "$dev" = ours ]; then
+			# Nothing left behind by a QEMU killed mid-boot, even one
+			# that had stopped by itself before.
+			line=$(grep '^RPN-QEMU sigkill dev=ours ' "$clean" || true)
+			[[ "$line" =~ guests=([0-9]+)/([0-9]+)\ pinned=([0-9]+)/([0-9]+) ]] &&
+				[ "${BASH_REMATCH[1]}" = "${BASH_REMATCH[2]}" ] &&
+				[ "${BASH_REMATCH[3]}" = "${BASH_REMATCH[4]}" ] ||
+				fail "QEMU killed mid-boot on ours left something behind: ${line:-no result}"
+		fi
+		[ -z "$bad" ] || fail "QEMU on $name did not boot the L2 to its /init and exit 0 (QEMU's output is above):$bad"
+		echo "[rpn] QEMU on $name: the L2 reached its /init and QEMU exited 0 in every boot, SLOF and VOF, $qemu_rounds rounds"
+	done
+	[[ "$line" == *" alive=yes "* ]] ||
+		fail "QEMU on ours was no longer running when it was to be killed 2 s into its boot: $line"
+	echo "[rpn] QEMU killed with SIGKILL mid-boot on /dev/papr-nested: its guest deleted, its memory unpinned"
+}
 result done || fail "the L1 did not reach the end of its init"
 ! result kernel-warnings=yes || fail "the kernel logged a warning or oops"
 ! result left-loaded=yes || fail "the module stayed loaded"
@@ -189,6 +260,7 @@ print(hex(x))')
 		fail "userspace suite of /dev/papr-nested: $ktap_ok passed, $ktap_bad failed"
 	echo "[rpn] userspace suite of /dev/papr-nested: $ktap_ok passed"
 	result "kmemleak=0" || fail "kmemleak: $(sed -n 's/^RPN-RESULT kmemleak=//p' "$clean")"
+	[ "$qemu_rounds" = 0 ] || qemu_boots
 else
 	result "cycle=1 insmod=failed first-guest=none rmmod=none" || fail "insmod succeeded without the nested API"
 	grep -q "No such device" "$log" || fail "insmod did not fail with -ENODEV"
