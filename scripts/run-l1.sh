@@ -124,7 +124,7 @@ fail() { echo "[rpn] FAIL $variant: $*"; exit 1; }
 # pinned page behind.
 qemu_boots() {
 	python3 scripts/qemu-boots.py "$clean" || fail "the QEMU boots did not run"
-	local dev fw r line bad
+	local dev fw r line bad name said
 	for dev in kvm ours; do
 		bad=
 		for fw in slof vof; do
@@ -144,7 +144,13 @@ qemu_boots() {
 				[ "${BASH_REMATCH[3]}" = "${BASH_REMATCH[4]}" ] ||
 				fail "QEMU killed mid-boot on ours left something behind: ${line:-no result}"
 		fi
-		[ -z "$bad" ] || fail "QEMU on $name did not boot the L2 to its /init and exit 0 (QEMU's output is above):$bad"
+		# The last line QEMU wrote in its first failed boot there.
+		said=$(awk -v dev="$dev" '
+			on && /^rpn:     / { last = substr($0, 10); next }
+			on { exit }
+			index($0, "rpn:   QEMU (" dev " ") == 1 { on = 1 }
+			END { print last }' "$clean")
+		[ -z "$bad" ] || fail "QEMU on $name did not boot the L2 to its /init and exit 0 (its output's end is above${said:+; it said last: $said}):$bad"
 		echo "[rpn] QEMU on $name: the L2 reached its /init and QEMU exited 0 in every boot, SLOF and VOF, $qemu_rounds rounds"
 	done
 	[[ "$line" == *" alive=yes "* ]] ||
