@@ -98,7 +98,7 @@ type Difference = (u32, &'static str);
 /// The capabilities where we answer other than kvm-hv (nestedv2 on this
 /// L1), and why. QEMU 7.2 takes each of these answers: it falls back (or
 /// does without) for every 0 here.
-const CAP_DIFFERENCES: [Difference; 23] = [
+const CAP_DIFFERENCES: [Difference; 20] = [
     (
         kvm::KVM_CAP_SYNC_MMU,
         "slots are pinned: a later change of the VMM's mapping does not reach the L2",
