@@ -211,7 +211,7 @@ print(hex(x))')
 	result "vmm compute status=0" || fail "papr-vmm compute: $(grep '^RPN-RESULT vmm compute status' "$clean")"
 	result "vmm compute checksum=$want" ||
 		fail "papr-vmm compute: checksum $(sed -n 's/^RPN-RESULT vmm compute checksum=//p' "$clean"), want $want"
-	grep -q '^rpn:   papr-vmm: exit 0xe00 the VMM cannot serve: 0x40000000 at NIA 0x4' "$clean" ||
+	grep -q '^rpn:   papr-vmm: MMIO read of 8 bytes at 0x40000000: the VMM has no device there' "$clean" ||
 		fail "papr-vmm outside: the access outside every slot was not reported"
 	result "vmm outside status=131" || fail "papr-vmm outside: $(grep '^RPN-RESULT vmm outside' "$clean")"
 	result "vmm echo status=0 echoed=yes" ||

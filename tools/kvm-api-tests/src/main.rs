@@ -1221,7 +1221,7 @@ fn main() {
     if args.get(1).map(String::as_str) == Some("hold") {
         hold(args.get(2).and_then(|n| n.parse().ok()).unwrap_or(1));
     }
-    let cases: [(&str, fn() -> Verdict); 55] = [
+    let cases: [(&str, fn() -> Verdict); 57] = [
         ("api_version", api_version),
         (
             "capabilities_are_what_is_implemented",
@@ -1298,6 +1298,11 @@ fn main() {
         ("configure_v3_mmu", qemu_abi::configure_v3_mmu),
         ("enable_cap_qemu", qemu_abi::enable_cap_qemu),
         ("interrupt_while_running", qemu_abi::interrupt_while_running),
+        (
+            "mmio_and_ioeventfd_as_kvm_hv",
+            qemu_abi::mmio_and_ioeventfd_as_kvm_hv,
+        ),
+        ("ioeventfd_refusals", qemu_abi::ioeventfd_refusals),
     ];
     println!("KTAP version 1");
     println!("# Subtest: papr_nested_kvm_api");

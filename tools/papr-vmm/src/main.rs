@@ -296,6 +296,17 @@ impl Vcpu {
                         _ => h.ret = kvm::RPN_H_FUNCTION as u64,
                     }
                 }
+                kvm::KVM_EXIT_MMIO => {
+                    counts.other += 1;
+                    // SAFETY: the exit reason says which member is filled.
+                    let m = unsafe { &r.__bindgen_anon_1.mmio };
+                    let what = if m.is_write != 0 { "write" } else { "read" };
+                    eprintln!(
+                        "papr-vmm: MMIO {what} of {} bytes at {:#x}: the VMM has no device there",
+                        m.len, m.phys_addr
+                    );
+                    break Some(128 + 3);
+                }
                 kvm::KVM_EXIT_INTERNAL_ERROR => {
                     counts.other += 1;
                     // SAFETY: the exit reason says which member is filled.
