@@ -13,7 +13,7 @@
 //! fd: an ioctl or an `mmap()` from any other (one that inherited the fd
 //! across `fork()`, or was sent it) fails with `-EIO`.
 
-use core::{marker::PhantomData, ptr, ptr::NonNull};
+use core::{marker::PhantomData, mem::MaybeUninit, ptr, ptr::NonNull};
 use kernel::{
     bindings,
     error::{from_err_ptr, from_result},
@@ -195,69 +195,106 @@ impl<T: AnonFile> Ops<T> {
     ///
     /// # Safety
     ///
-    /// `file` is a file made by [`Reservation::install`] for a `T`,
-    /// released once.
+    /// `file` is a file made by [`Reservation::new`] for a `T`, released
+    /// once.
     unsafe extern "C" fn release(_inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
-        // SAFETY: the private data is the pointer `KBox::into_raw` gave
-        // `install`; the file is released once, so it is taken back once.
-        drop(unsafe { KBox::from_raw((*file).private_data.cast::<Held<T>>()) });
+        // SAFETY: the caller's contract: `file` is live until this returns.
+        let held = unsafe { (*file).private_data.cast::<Held<T>>() };
+        // A reservation dropped unused: no private data, nothing to drop.
+        if !held.is_null() {
+            // SAFETY: the private data is the pointer `KBox::into_raw` gave
+            // `install`; the file is released once, so it is taken back
+            // once.
+            drop(unsafe { KBox::from_raw(held) });
+        }
         0
     }
 }
 
-/// An fd number reserved for an object of ours, not yet given to
-/// userspace: reserved before the object is made, so that a process with
-/// no fd free (`-EMFILE`) gets nothing made; released if dropped unused.
-pub(crate) struct Reservation(FileDescriptorReservation);
+/// An fd of ours made ready for an object not made yet: the fd number
+/// reserved, the file made and the memory of its private data allocated,
+/// so that what can fail (no fd free: `-EMFILE`; no file: `-ENFILE`; no
+/// memory) fails before the object is made, which for a vCPU is at the
+/// L0, which cannot delete it again. Dropped unused, it gives all of it
+/// back.
+///
+/// # Invariants
+///
+/// - `file` was made by `anon_inode_getfile()` with `Ops::<T>::VTABLE` and
+///   no private data (null), and no one else can reach it: `fd`, the
+///   reserved fd number `nr`, is not installed yet.
+/// - `mm` is the address space of the task that made the reservation, the
+///   current task for as long as it exists (it cannot leave its task).
+pub(crate) struct Reservation<T: AnonFile> {
+    fd: FileDescriptorReservation,
+    nr: i32,
+    file: ARef<File>,
+    held: KBox<MaybeUninit<Held<T>>>,
+    mm: ARef<Mm>,
+}
 
-impl Reservation {
-    /// Reserves an fd (`O_CLOEXEC`) of the current task.
-    pub(crate) fn new() -> Result<Reservation> {
-        Ok(Reservation(FileDescriptorReservation::get_unused_fd_flags(
-            bindings::O_CLOEXEC,
-        )?))
-    }
-
-    /// Hands `obj` to userspace as the reserved fd (`O_RDWR`), which holds
-    /// a reference to it until it is closed, and the current task's address
-    /// space: only its process may use the fd. Returns the fd number.
-    pub(crate) fn install<T: AnonFile>(self, obj: Arc<T>) -> Result<i32> {
-        let fd = i32::try_from(self.0.reserved_fd()).map_err(|_| EBADF)?;
+impl<T: AnonFile> Reservation<T> {
+    /// Reserves an fd (`O_CLOEXEC`) of the current task, with its file
+    /// (`O_RDWR`).
+    pub(crate) fn new() -> Result<Reservation<T>> {
+        let fd = FileDescriptorReservation::get_unused_fd_flags(bindings::O_CLOEXEC)?;
+        let nr = i32::try_from(fd.reserved_fd()).map_err(|_| EBADF)?;
         let mm = ARef::from(&**kernel::current!().mm().ok_or(ESRCH)?);
-        // INVARIANT: `mm` is the current task's, which makes the fd.
-        let held = KBox::new(Held { obj, mm }, GFP_KERNEL_ACCOUNT)?;
-        let raw = KBox::into_raw(held);
+        let held = KBox::new_uninit(GFP_KERNEL_ACCOUNT)?;
         // SAFETY: `NAME` is a NUL-terminated string; `VTABLE` is a
-        // `file_operations` whose callbacks expect exactly this private
-        // data, a `KBox<Held<T>>` turned raw; the flags are valid open flags.
+        // `file_operations` whose callbacks take a null private data for a
+        // file never installed (only `release` can see it); the flags are
+        // valid open flags.
         let file = from_err_ptr(unsafe {
             bindings::anon_inode_getfile(
                 T::NAME.as_char_ptr(),
                 &Ops::<T>::VTABLE,
-                raw.cast(),
+                ptr::null_mut(),
                 bindings::O_RDWR as c_int,
             )
-        });
-        let file = match file.map(NonNull::new) {
-            Ok(Some(f)) => f,
-            failed => {
-                // SAFETY: no file was made, so the box `raw` stands for is
-                // still ours, and taken back once.
-                drop(unsafe { KBox::from_raw(raw) });
-                return Err(failed.err().unwrap_or(ENOMEM));
-            }
-        };
+        })?;
+        let file = NonNull::new(file).ok_or(ENOMEM)?;
         // SAFETY: `anon_inode_getfile()` gave us the file's one reference,
         // which the `ARef` takes over; the file is new, so no `fdget_pos()`
         // is active on it.
         let file = unsafe { ARef::from_raw(file.cast::<File>()) };
-        self.0.fd_install(file);
-        Ok(fd)
+        // INVARIANT: the file was just made, with no private data, and the
+        // fd is not installed; `mm` is the current task's.
+        Ok(Reservation {
+            fd,
+            nr,
+            file,
+            held,
+            mm,
+        })
+    }
+
+    /// Hands `obj` to userspace as the reserved fd, which holds a reference
+    /// to it until it is closed, and the address space of the task that
+    /// made the reservation: only its process may use the fd. Cannot fail.
+    /// Returns the fd number.
+    pub(crate) fn install(self, obj: Arc<T>) -> i32 {
+        let Reservation {
+            fd,
+            nr,
+            file,
+            held,
+            mm,
+        } = self;
+        // INVARIANT: `mm` is the address space of the task making the fd.
+        let raw = KBox::into_raw(KBox::write(held, Held { obj, mm }));
+        // SAFETY: no one else can reach the file before `fd_install()`
+        // (type invariant), so the write races with nothing; from here on
+        // its private data is the `KBox<Held<T>>` the callbacks expect,
+        // taken back by `release`.
+        unsafe { (*file.as_ptr()).private_data = raw.cast() };
+        fd.fd_install(file);
+        nr
     }
 }
 
 /// Hands `obj` to userspace as a new fd (`O_RDWR | O_CLOEXEC`) of the
 /// current task, as [`Reservation::install`]. Returns the fd number.
 pub(crate) fn install<T: AnonFile>(obj: Arc<T>) -> Result<i32> {
-    Reservation::new()?.install(obj)
+    Ok(Reservation::new()?.install(obj))
 }

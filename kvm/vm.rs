@@ -180,7 +180,7 @@ impl Vm {
             return Err(EINVAL);
         }
         // Before the L0 makes the vCPU, which it cannot delete again: with
-        // no fd free (-EMFILE) nothing is made.
+        // no fd or file free (-EMFILE, -ENFILE) nothing is made.
         let fd = anon::Reservation::new()?;
         let wake = Wake::new()?;
         let vpa = Arc::pin_init(new_mutex!(Vpa::default()), GFP_KERNEL_ACCOUNT)?;
@@ -211,7 +211,7 @@ impl Vm {
             )?;
             vcpu
         };
-        Ok(fd.install(VcpuFd::new(this.into(), vcpu, id, wake, vpa)?)? as isize)
+        Ok(fd.install(VcpuFd::new(this.into(), vcpu, id, wake, vpa)?) as isize)
     }
 
     /// The wake-ups of vCPU `id`, if the guest has it.

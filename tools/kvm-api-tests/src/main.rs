@@ -1221,7 +1221,7 @@ fn main() {
     if args.get(1).map(String::as_str) == Some("hold") {
         hold(args.get(2).and_then(|n| n.parse().ok()).unwrap_or(1));
     }
-    let cases: [(&str, fn() -> Verdict); 57] = [
+    let cases: [(&str, fn() -> Verdict); 58] = [
         ("api_version", api_version),
         (
             "capabilities_are_what_is_implemented",
@@ -1272,6 +1272,10 @@ fn main() {
         ("other_process_gets_eio", review::other_process_gets_eio),
         ("slot_charged_to_memlock", review::slot_charged_to_memlock),
         ("create_vcpu_without_fds", review::create_vcpu_without_fds),
+        (
+            "create_vcpu_without_files",
+            review::create_vcpu_without_files,
+        ),
         ("map_4gib_in_slots", review::map_4gib_in_slots),
         ("kvm_run_refaults", review::kvm_run_refaults),
         (

@@ -23,6 +23,7 @@ extern "C" {
 
 const EIO: i32 = 5;
 const ENOMEM: i32 = 12;
+const ENFILE: i32 = 23;
 const EMFILE: i32 = 24;
 /// `SIGBUS` (powerpc's is the generic 7).
 const SIGBUS: i32 = 7;
@@ -34,6 +35,8 @@ const RLIMIT_NOFILE: i32 = 7;
 const RLIMIT_MEMLOCK: i32 = 8;
 /// `CAP_IPC_LOCK`: lifts `RLIMIT_MEMLOCK`, so the suite (root) drops it.
 const CAP_IPC_LOCK: u32 = 14;
+/// `CAP_SYS_ADMIN`: lifts `fs.file-max`.
+const CAP_SYS_ADMIN: u32 = 21;
 /// `_LINUX_CAPABILITY_VERSION_3`.
 const CAP_V3: u32 = 0x2008_0522;
 
@@ -118,14 +121,14 @@ impl Drop for Limit {
     }
 }
 
-/// This process without `CAP_IPC_LOCK` in its effective set, until
+/// This process without a capability in its effective set, until
 /// dropped (it stays permitted, so it can be raised again).
-struct WithoutIpcLock {
+struct WithoutCap {
     old: [CapData; 2],
 }
 
-impl WithoutIpcLock {
-    fn new() -> Result<WithoutIpcLock, String> {
+impl WithoutCap {
+    fn new(cap: u32) -> Result<WithoutCap, String> {
         let mut hdr = CapHeader {
             version: CAP_V3,
             pid: 0,
@@ -136,16 +139,16 @@ impl WithoutIpcLock {
             return Err(format!("capget: {}", Error::last_os_error()));
         }
         let mut new = old;
-        new[0].effective &= !(1 << CAP_IPC_LOCK);
+        new[0].effective &= !(1 << cap);
         // SAFETY: as above; the kernel reads them.
         if unsafe { capset(&mut hdr, new.as_ptr()) } != 0 {
             return Err(format!("capset: {}", Error::last_os_error()));
         }
-        Ok(WithoutIpcLock { old })
+        Ok(WithoutCap { old })
     }
 }
 
-impl Drop for WithoutIpcLock {
+impl Drop for WithoutCap {
     fn drop(&mut self) {
         let mut hdr = CapHeader {
             version: CAP_V3,
@@ -282,7 +285,7 @@ pub(crate) fn slot_charged_to_memlock() -> Verdict {
     let vm = create_vm(&dev, 0).map_err(|e| format!("errno {e}"))?;
     let mem = anon_memory(32 * PAGE)?;
     let lck = vm_lck()?;
-    let _caps = WithoutIpcLock::new()?;
+    let _caps = WithoutCap::new(CAP_IPC_LOCK)?;
     let _limit = Limit::set(RLIMIT_MEMLOCK, lck * 1024 + 16 * PAGE)?;
     expect(
         "a 2 MiB slot over a 1 MiB RLIMIT_MEMLOCK",
@@ -333,6 +336,45 @@ pub(crate) fn create_vcpu_without_fds() -> Verdict {
         "KVM_CREATE_VCPU(0) with no fd free",
         r.map(|_| ()),
         Err(EMFILE),
+    )?;
+    let v0 = create_vcpu(&vm, 0).map_err(|e| format!("KVM_CREATE_VCPU(0) after: errno {e}"))?;
+    let v1 = create_vcpu(&vm, 1).map_err(|e| format!("KVM_CREATE_VCPU(1) after: errno {e}"))?;
+    drop((v0, v1));
+    Ok(())
+}
+
+/// `KVM_CREATE_VCPU` with no file free (`fs.file-max` at 1, with
+/// `CAP_SYS_ADMIN`, which lifts it, dropped) fails with `-ENFILE` and
+/// leaves no vCPU behind: once files can be made, vCPU 0 is made.
+pub(crate) fn create_vcpu_without_files() -> Verdict {
+    use std::os::unix::fs::FileExt;
+    const FILE_MAX: &str = "/proc/sys/fs/file-max";
+    let dev = device().map_err(|e| e.to_string())?;
+    let vm = create_vm(&dev, 0).map_err(|e| format!("errno {e}"))?;
+    // Opened before: nothing can be opened while the limit holds.
+    let max = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(FILE_MAX)
+        .map_err(|e| format!("{FILE_MAX}: {e}"))?;
+    let old = fs::read_to_string(FILE_MAX).map_err(|e| format!("{FILE_MAX}: {e}"))?;
+    let r = {
+        let _caps = WithoutCap::new(CAP_SYS_ADMIN)?;
+        max.write_at(b"1\n", 0)
+            .map_err(|e| format!("{FILE_MAX}: {e}"))?;
+        let r = kvm_ioctl(vm.as_raw_fd(), kvm::KVM_CREATE_VCPU, 0);
+        max.write_at(old.as_bytes(), 0)
+            .map_err(|e| format!("{FILE_MAX} back to {}: {e}", old.trim()))?;
+        r
+    };
+    if let Ok(fd) = r {
+        // SAFETY: the fd just made, closed once.
+        unsafe { close(fd) };
+    }
+    expect(
+        "KVM_CREATE_VCPU(0) with no file free",
+        r.map(|_| ()),
+        Err(ENFILE),
     )?;
     let v0 = create_vcpu(&vm, 0).map_err(|e| format!("KVM_CREATE_VCPU(0) after: errno {e}"))?;
     let v1 = create_vcpu(&vm, 1).map_err(|e| format!("KVM_CREATE_VCPU(1) after: errno {e}"))?;
