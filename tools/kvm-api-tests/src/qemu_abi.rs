@@ -1746,12 +1746,30 @@ const EBADF: i32 = 9;
 /// 30 sc 1                exit 6: the marker, with r4-r12
 /// ```
 const MMIO_PROGRAM: [u32; 13] = [
-    0x3d20_4000, 0x3880_1234, 0x9089_0000, 0x9089_0100, 0x80a9_0008, 0x7cc0_4e2c, 0x38e0_0005,
-    0x90e9_0200, 0x38e0_0007, 0x90e9_0200, 0xf8a9_0011, 0x3860_6000, SC_1,
+    0x3d20_4000,
+    0x3880_1234,
+    0x9089_0000,
+    0x9089_0100,
+    0x80a9_0008,
+    0x7cc0_4e2c,
+    0x38e0_0005,
+    0x90e9_0200,
+    0x38e0_0007,
+    0x90e9_0200,
+    0xf8a9_0011,
+    0x3860_6000,
+    SC_1,
 ];
 
 /// `KVM_IOEVENTFD` on `vm` with these values.
-fn ioeventfd(vm: &OwnedFd, addr: u64, len: u32, fd: i32, flags: u32, datamatch: u64) -> Result<i32, i32> {
+fn ioeventfd(
+    vm: &OwnedFd,
+    addr: u64,
+    len: u32,
+    fd: i32,
+    flags: u32,
+    datamatch: u64,
+) -> Result<i32, i32> {
     let a = kvm::kvm_ioeventfd {
         datamatch,
         addr,
@@ -1803,16 +1821,31 @@ fn mmio_on(path: &str) -> Result<String, String> {
     let r = running_on(path, &[(0, &MMIO_PROGRAM)], 0)?;
     let a = new_eventfd()?;
     let b = new_eventfd()?;
-    ioeventfd(&r.vm, 0x4000_0000, 4, a.as_raw_fd(), 0, 0).map_err(|e| format!("{path}: assign A: errno {e}"))?;
-    ioeventfd(&r.vm, 0x4000_0200, 4, b.as_raw_fd(), kvm::KVM_IOEVENTFD_FLAG_DATAMATCH, 7)
-        .map_err(|e| format!("{path}: assign B: errno {e}"))?;
+    ioeventfd(&r.vm, 0x4000_0000, 4, a.as_raw_fd(), 0, 0)
+        .map_err(|e| format!("{path}: assign A: errno {e}"))?;
+    ioeventfd(
+        &r.vm,
+        0x4000_0200,
+        4,
+        b.as_raw_fd(),
+        kvm::KVM_IOEVENTFD_FLAG_DATAMATCH,
+        7,
+    )
+    .map_err(|e| format!("{path}: assign B: errno {e}"))?;
     let mut seen = String::new();
     let answers: [&[u8]; 3] = [&[], &0x1234_5678u32.to_le_bytes(), &[0xab, 0xcd]];
     for (i, answer) in answers.iter().enumerate() {
-        let k = r.run().map_err(|e| format!("{path}: KVM_RUN {}: errno {e}", i + 1))?;
-        let (addr, len, write, data) = mmio_exit(k).map_err(|e| format!("{path}: exit {}: {e}", i + 1))?;
+        let k = r
+            .run()
+            .map_err(|e| format!("{path}: KVM_RUN {}: errno {e}", i + 1))?;
+        let (addr, len, write, data) =
+            mmio_exit(k).map_err(|e| format!("{path}: exit {}: {e}", i + 1))?;
         // A read's data is the VMM's to fill: only a write's says anything.
-        let shown = if write == 0 { &[][..] } else { &data[..len as usize] };
+        let shown = if write == 0 {
+            &[][..]
+        } else {
+            &data[..len as usize]
+        };
         seen += &format!("{addr:#x}/{len}/{write}/{shown:02x?} ");
         if write == 0 {
             // SAFETY: the exit reason says `mmio` is filled; the answer goes in its data.
@@ -1820,8 +1853,11 @@ fn mmio_on(path: &str) -> Result<String, String> {
         }
     }
     for i in 4..=5 {
-        let k = r.run().map_err(|e| format!("{path}: KVM_RUN {i}: errno {e}"))?;
-        let (addr, len, write, data) = mmio_exit(k).map_err(|e| format!("{path}: exit {i}: {e}"))?;
+        let k = r
+            .run()
+            .map_err(|e| format!("{path}: KVM_RUN {i}: errno {e}"))?;
+        let (addr, len, write, data) =
+            mmio_exit(k).map_err(|e| format!("{path}: exit {i}: {e}"))?;
         seen += &format!("{addr:#x}/{len}/{write}/{:02x?} ", &data[..len as usize]);
     }
     let g = marker(&r, 0x6000).map_err(|e| format!("{path}: {e}"))?;
@@ -1854,20 +1890,42 @@ pub(crate) fn ioeventfd_refusals() -> Verdict {
         let deassign = kvm::KVM_IOEVENTFD_FLAG_DEASSIGN;
         let cases: [(&str, u64, u32, i32, u32, Result<i32, i32>); 9] = [
             ("length 3", 0x1000, 3, fd, 0, Err(EINVAL)),
-            ("length 0 with a data match", 0x1000, 0, fd, datamatch, Err(EINVAL)),
+            (
+                "length 0 with a data match",
+                0x1000,
+                0,
+                fd,
+                datamatch,
+                Err(EINVAL),
+            ),
             ("an unknown flag", 0x1000, 4, fd, 1 << 7, Err(EINVAL)),
             ("not an fd", 0x1000, 4, -1, 0, Err(EBADF)),
             ("wrapping", u64::MAX - 1, 4, fd, 0, Err(EINVAL)),
             ("a binding", 0x1000, 4, fd, 0, Ok(0)),
             ("the same again", 0x1000, 4, fd, 0, Err(EEXIST)),
-            ("deassigning one never made", 0x2000, 4, fd, deassign, Err(ENOENT)),
+            (
+                "deassigning one never made",
+                0x2000,
+                4,
+                fd,
+                deassign,
+                Err(ENOENT),
+            ),
             ("deassigning it", 0x1000, 4, fd, deassign, Ok(0)),
         ];
         for (what, addr, len, fd, flags, want) in cases {
-            expect(&format!("{path}: {what}"), ioeventfd(&vm, addr, len, fd, flags, 0), want)?;
+            expect(
+                &format!("{path}: {what}"),
+                ioeventfd(&vm, addr, len, fd, flags, 0),
+                want,
+            )?;
         }
         let pio = kvm::KVM_IOEVENTFD_FLAG_PIO;
-        expect(&format!("{path}: a port I/O binding"), ioeventfd(&vm, 0x10, 2, fd, pio, 0), Ok(0))?;
+        expect(
+            &format!("{path}: a port I/O binding"),
+            ioeventfd(&vm, 0x10, 2, fd, pio, 0),
+            Ok(0),
+        )?;
         expect(
             &format!("{path}: deassigning it"),
             ioeventfd(&vm, 0x10, 2, fd, pio | deassign, 0),
