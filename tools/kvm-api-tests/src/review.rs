@@ -362,7 +362,23 @@ pub(crate) fn create_vcpu_without_files() -> Verdict {
         let _caps = WithoutCap::new(CAP_SYS_ADMIN)?;
         max.write_at(b"1\n", 0)
             .map_err(|e| format!("{FILE_MAX}: {e}"))?;
-        let r = kvm_ioctl(vm.as_raw_fd(), kvm::KVM_CREATE_VCPU, 0);
+        // The kernel checks the limit against a per-CPU counter that may
+        // lag: open files until it refuses one, so that the next file is
+        // refused for certain.
+        let mut held = Vec::new();
+        let full = loop {
+            match File::open("/dev/null") {
+                Ok(f) if held.len() < 100_000 => held.push(f),
+                Ok(_) => break false,
+                Err(e) => break e.raw_os_error() == Some(ENFILE),
+            }
+        };
+        let r = if full {
+            kvm_ioctl(vm.as_raw_fd(), kvm::KVM_CREATE_VCPU, 0)
+        } else {
+            Err(-1)
+        };
+        drop(held);
         max.write_at(old.as_bytes(), 0)
             .map_err(|e| format!("{FILE_MAX} back to {}: {e}", old.trim()))?;
         r
