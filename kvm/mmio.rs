@@ -16,17 +16,14 @@
 //! hang: `data[0]` the vector, `data[1]` HDAR, `data[2]` NIA, `data[3]`
 //! the instruction word (`u64::MAX` where none was read).
 
-use super::vm::Vm;
+use super::{
+    regs::msr::{MSR_IR, MSR_LE, MSR_SF},
+    vm::Vm,
+};
 use crate::emul::{self, Kind, MemOp};
 use crate::gsb::{Id, Value};
 use crate::vcpu::{SharedVcpu, Vcpu};
 use kernel::{prelude::*, uapi};
-
-/// MSR bits the emulation reads: instruction relocation, little-endian,
-/// 64-bit mode.
-const MSR_IR: u64 = 0x20;
-const MSR_LE: u64 = 0x1;
-const MSR_SF: u64 = 1 << 63;
 
 /// The vector of the exit being emulated.
 const DATA_STORAGE: u64 = 0xE00;

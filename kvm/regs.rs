@@ -9,6 +9,20 @@ use crate::gsb::{
 };
 use kernel::{prelude::*, transmute::AsBytes, transmute::FromBytes, uapi};
 
+/// The MSR bits the kernel's part of `KVM_RUN` reads or sets.
+pub(super) mod msr {
+    /// 64-bit mode.
+    pub(crate) const MSR_SF: u64 = 1 << 63;
+    /// External interrupts enabled (H_CEDE sets it).
+    pub(crate) const MSR_EE: u64 = 0x8000;
+    /// Instruction relocation.
+    pub(crate) const MSR_IR: u64 = 0x20;
+    /// Data relocation.
+    pub(crate) const MSR_DR: u64 = 0x10;
+    /// Little-endian.
+    pub(crate) const MSR_LE: u64 = 0x1;
+}
+
 /// `struct kvm_regs`, as it crosses to and from userspace.
 #[repr(transparent)]
 #[derive(Default)]

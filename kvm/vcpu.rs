@@ -9,7 +9,11 @@ use super::{
     irq::{self, Wake, Woken},
     mmio,
     one_reg::{HeldRegs, Request, Special, Target},
-    regs, sregs, state,
+    regs::{
+        self,
+        msr::{MSR_DR, MSR_EE, MSR_IR, MSR_LE, MSR_SF},
+    },
+    sregs, state,
     vm::Vm,
 };
 use crate::gsb::{
@@ -52,9 +56,6 @@ const LPCR_USER: u64 = (7 << 52) | 0x0200_0000 | LPCR_AIL | 0x0002_0000;
 /// The machine check vector, an exit the VMM takes once it enabled
 /// `KVM_CAP_PPC_FWNMI`.
 const MACHINE_CHECK: u64 = 0x200;
-
-/// MSR[EE]: external interrupts enabled (H_CEDE sets it).
-const MSR_EE: u64 = 0x8000;
 
 /// `struct kvm_enable_cap`, as read from userspace.
 #[repr(transparent)]
@@ -164,12 +165,6 @@ fn reg_fetch(v: &mut Vcpu, id: Id) -> Result<u64> {
     }
 }
 
-/// MSR bits of an interrupt: 64-bit (SF), instruction and data
-/// relocation (IR, DR), little-endian (LE).
-const MSR_SF: u64 = 1 << 63;
-const MSR_IR: u64 = 0x20;
-const MSR_DR: u64 = 0x10;
-const MSR_LE: u64 = 0x1;
 /// LPCR[ILE]: interrupts are taken little-endian.
 const LPCR_ILE: u64 = 0x0200_0000;
 /// SRR1 bits an interrupt sets to 0 (33:36 and 42:47); the rest are MSR's.
