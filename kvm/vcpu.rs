@@ -22,12 +22,12 @@ use crate::gsb::{
 };
 use crate::platform::{check_signal, timebase};
 use crate::vcpu::{exit::Exit, SharedVcpu, Vcpu};
-use core::mem::{offset_of, size_of, size_of_val};
+use core::mem::{offset_of, size_of, size_of_val, MaybeUninit};
 use kernel::{
     bindings, new_mutex,
     page::{Page, PAGE_SIZE},
     prelude::*,
-    sync::{Arc, ArcBorrow, Mutex},
+    sync::{Arc, ArcBorrow, Mutex, UniqueArc},
     uaccess::{UserPtr, UserSlice},
     uapi,
 };
@@ -134,6 +134,26 @@ pub(crate) struct VcpuFd {
     state: Mutex<RunState>,
 }
 
+/// The memory of a [`VcpuFd`], allocated before the L0 is asked for the
+/// vCPU (which it cannot delete again on its own).
+pub(super) struct VcpuFdMemory {
+    cell: UniqueArc<MaybeUninit<VcpuFd>>,
+    page: Page,
+    run: KBox<uapi::kvm_run>,
+}
+
+impl VcpuFdMemory {
+    /// All of it, or `-ENOMEM`.
+    pub(super) fn alloc() -> Result<VcpuFdMemory> {
+        const _: () = assert!(size_of::<uapi::kvm_run>() <= PAGE_SIZE);
+        Ok(VcpuFdMemory {
+            cell: UniqueArc::new_uninit(GFP_KERNEL_ACCOUNT)?,
+            page: Page::alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO)?,
+            run: KBox::new(uapi::kvm_run::default(), GFP_KERNEL_ACCOUNT)?,
+        })
+    }
+}
+
 /// What one H_GUEST_RUN_VCPU ended with, read under the vCPU's lock.
 struct Ran {
     exit: Exit,
@@ -214,36 +234,38 @@ enum Answer {
 
 impl VcpuFd {
     /// The fd's object for vCPU `id` of `vm`, which wakes through `wake`
-    /// and keeps its VPA areas in `vpa`, both shared with the VM.
+    /// and keeps its VPA areas in `vpa`, both shared with the VM, in the
+    /// memory `mem` was allocated with: nothing can fail once the L0 has
+    /// made the vCPU.
     pub(super) fn new(
+        mem: VcpuFdMemory,
         vm: Arc<Vm>,
         vcpu: SharedVcpu,
         id: u64,
         wake: Arc<Wake>,
         vpa: Arc<Mutex<Vpa>>,
-    ) -> Result<Arc<VcpuFd>> {
-        const _: () = assert!(size_of::<uapi::kvm_run>() <= PAGE_SIZE);
-        let page = Page::alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO)?;
-        let run = KBox::new(uapi::kvm_run::default(), GFP_KERNEL_ACCOUNT)?;
-        Arc::pin_init(
-            pin_init!(VcpuFd {
-                vm,
-                vcpu,
-                id,
-                wake,
-                vpa,
-                page,
-                state <- new_mutex!(RunState {
-                    run,
-                    pending: Pending::None,
-                    mer: false,
-                    held: HeldRegs::default(),
-                    sregs: sregs::Segments::default(),
-                    sprg4_7: [0; 4],
-                }),
+    ) -> Arc<VcpuFd> {
+        let VcpuFdMemory { cell, page, run } = mem;
+        let init = pin_init!(VcpuFd {
+            vm,
+            vcpu,
+            id,
+            wake,
+            vpa,
+            page,
+            state <- new_mutex!(RunState {
+                run,
+                pending: Pending::None,
+                mer: false,
+                held: HeldRegs::default(),
+                sregs: sregs::Segments::default(),
+                sprg4_7: [0; 4],
             }),
-            GFP_KERNEL_ACCOUNT,
-        )
+        });
+        match cell.write_pin_init(init) {
+            Ok(fd) => fd.into(),
+            Err(never) => match never {},
+        }
     }
 
     /// `KVM_GET_REGS`: the registers from the L1's copy, the ones it does

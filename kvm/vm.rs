@@ -139,7 +139,7 @@ impl Vm {
                     ioeventfds: IoEventFds::default(),
                 }),
             }),
-            GFP_KERNEL,
+            GFP_KERNEL_ACCOUNT,
         )
     }
 
@@ -184,6 +184,7 @@ impl Vm {
         let fd = anon::Reservation::new()?;
         let wake = Wake::new()?;
         let vpa = Arc::pin_init(new_mutex!(Vpa::default()), GFP_KERNEL_ACCOUNT)?;
+        let mem = vcpu::VcpuFdMemory::alloc()?;
         let vcpu = {
             let mut st = this.state.lock();
             let next = u64::try_from(st.guest.vcpu_count()).map_err(|_| EINVAL)?;
@@ -211,7 +212,7 @@ impl Vm {
             )?;
             vcpu
         };
-        Ok(fd.install(VcpuFd::new(this.into(), vcpu, id, wake, vpa)?) as isize)
+        Ok(fd.install(VcpuFd::new(mem, this.into(), vcpu, id, wake, vpa)) as isize)
     }
 
     /// The wake-ups of vCPU `id`, if the guest has it.
@@ -421,13 +422,13 @@ impl Vm {
             st.slots.remove(at).map_err(|_| EINVAL)?;
             st.guest.unmap_user(new.id)?;
         }
-        st.slots.reserve(1, GFP_KERNEL)?;
+        st.slots.reserve(1, GFP_KERNEL_ACCOUNT)?;
         let uaddr = usize::try_from(new.uaddr).map_err(|_| EINVAL)?;
         let n = usize::try_from(new.size / page).map_err(|_| EINVAL)?;
         let pages = PinnedPages::pin(uaddr, n)?;
         st.guest.map_user(new.id, new.gpa, pages)?;
         // Room was reserved above: the push does not allocate.
-        st.slots.push(new, GFP_KERNEL)?;
+        st.slots.push(new, GFP_KERNEL_ACCOUNT)?;
         Ok(0)
     }
 }
