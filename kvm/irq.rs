@@ -56,7 +56,7 @@ impl Wake {
                 lines <- new_mutex!(Lines::default()),
                 cond <- new_condvar!(),
             }),
-            GFP_KERNEL,
+            GFP_KERNEL_ACCOUNT,
         )
     }
 

@@ -169,7 +169,7 @@ impl MiscDevice for Device {
     type Ptr = Pin<KBox<Device>>;
 
     fn open(_file: &File, _misc: &MiscDeviceRegistration<Self>) -> Result<Pin<KBox<Device>>> {
-        KBox::pin_init(pin_init!(Device {}), GFP_KERNEL)
+        KBox::pin_init(pin_init!(Device {}), GFP_KERNEL_ACCOUNT)
     }
 
     fn ioctl(_me: Pin<&Device>, _file: &File, cmd: u32, arg: usize) -> Result<isize> {

@@ -23,7 +23,7 @@ impl StateCache {
     /// An empty cache: nothing valid, nothing dirty.
     pub(crate) fn new() -> Result<StateCache> {
         Ok(StateCache {
-            values: KVec::from_elem(Value::Be64(0), ID_COUNT, GFP_KERNEL)?,
+            values: KVec::from_elem(Value::Be64(0), ID_COUNT, GFP_KERNEL_ACCOUNT)?,
             valid: IdSet::new(),
             dirty: IdSet::new(),
         })

@@ -151,9 +151,9 @@ impl Guest {
     /// asked. Should a step after that fail, the vCPU stays at the L0 (the
     /// API cannot delete one vCPU) unused, until the guest is deleted.
     pub(crate) fn create_vcpu(&mut self, flags: VcpuFlags) -> Result<SharedVcpu> {
-        self.vcpus.reserve(1, GFP_KERNEL)?;
+        self.vcpus.reserve(1, GFP_KERNEL_ACCOUNT)?;
         let parts = super::VcpuParts::alloc()?;
-        let cell = UniqueArc::<Mutex<Vcpu>>::new_uninit(GFP_KERNEL)?;
+        let cell = UniqueArc::<Mutex<Vcpu>>::new_uninit(GFP_KERNEL_ACCOUNT)?;
         let id = self.next_vcpu;
         hcall::guest::create_vcpu(flags, self.id, id)?;
         self.next_vcpu += 1;
@@ -389,7 +389,7 @@ impl Guest {
         if self.user.iter().any(|r| r.key == key) {
             return Err(EEXIST);
         }
-        self.user.reserve(1, GFP_KERNEL)?;
+        self.user.reserve(1, GFP_KERNEL_ACCOUNT)?;
         let tree = self.tree.as_mut().ok_or(ENOENT)?;
         let mut mapped = 0;
         let mut res = Ok(());
@@ -412,7 +412,8 @@ impl Guest {
             return Err(e);
         }
         // Room was reserved above: the push does not allocate.
-        self.user.push(UserRange { key, gra, pages }, GFP_KERNEL)?;
+        self.user
+            .push(UserRange { key, gra, pages }, GFP_KERNEL_ACCOUNT)?;
         Ok(())
     }
 
