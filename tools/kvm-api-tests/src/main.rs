@@ -1221,7 +1221,7 @@ fn main() {
     if args.get(1).map(String::as_str) == Some("hold") {
         hold(args.get(2).and_then(|n| n.parse().ok()).unwrap_or(1));
     }
-    let cases: [(&str, fn() -> Verdict); 58] = [
+    let cases: [(&str, fn() -> Verdict); 59] = [
         ("api_version", api_version),
         (
             "capabilities_are_what_is_implemented",
@@ -1307,6 +1307,7 @@ fn main() {
             qemu_abi::mmio_and_ioeventfd_as_kvm_hv,
         ),
         ("ioeventfd_refusals", qemu_abi::ioeventfd_refusals),
+        ("mmio_not_emulated", qemu_abi::mmio_not_emulated),
     ];
     println!("KTAP version 1");
     println!("# Subtest: papr_nested_kvm_api");

@@ -1933,3 +1933,32 @@ pub(crate) fn ioeventfd_refusals() -> Verdict {
     }
     Ok(())
 }
+
+/// An MMIO access the kernel does not emulate: `lwarx 5,0,9` (a load and
+/// reserve) at 0x40000000, outside every slot (`lis 9,0x4000` first;
+/// binutils 2.44). Ours: `KVM_EXIT_INTERNAL_ERROR` with
+/// `KVM_INTERNAL_ERROR_EMULATION`, the vector, HDAR, NIA and the
+/// instruction; never a hang, never a guess.
+const LWARX_OUTSIDE: [u32; 2] = [0x3d20_4000, 0x7ca0_4828];
+
+pub(crate) fn mmio_not_emulated() -> Verdict {
+    let r = running(&LWARX_OUTSIDE, 0)?;
+    let k = r.run().map_err(|e| format!("KVM_RUN: errno {e}"))?;
+    expect("exit reason", k.exit_reason, kvm::KVM_EXIT_INTERNAL_ERROR)?;
+    // SAFETY: the exit reason says which member is filled.
+    let e = unsafe { k.__bindgen_anon_1.internal };
+    expect(
+        "suberror, data",
+        (
+            e.suberror, e.ndata, e.data[0], e.data[1], e.data[2], e.data[3],
+        ),
+        (
+            kvm::KVM_INTERNAL_ERROR_EMULATION,
+            4,
+            0xe00,
+            0x4000_0000,
+            4,
+            u64::from(LWARX_OUTSIDE[1]),
+        ),
+    )
+}
