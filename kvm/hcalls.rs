@@ -135,7 +135,7 @@ impl Vpa {
     /// `KVM_REG_PPC_VPA_ADDR`: `-EINVAL` for an address not a cache line
     /// aligned, or 0 while a log or buffer is registered.
     pub(super) fn set_vpa(&mut self, addr: u64) -> Result {
-        if addr % AREA_ALIGN != 0 || (addr == 0 && (self.slb.0 != 0 || self.dtl.0 != 0)) {
+        if !addr.is_multiple_of(AREA_ALIGN) || (addr == 0 && (self.slb.0 != 0 || self.dtl.0 != 0)) {
             return Err(EINVAL);
         }
         self.vpa = addr;
@@ -144,7 +144,7 @@ impl Vpa {
 
     /// `KVM_REG_PPC_VPA_SLB`: `-EINVAL` without a VPA, or misaligned.
     pub(super) fn set_slb(&mut self, addr: u64, len: u64) -> Result {
-        if addr % AREA_ALIGN != 0 || (addr != 0 && self.vpa == 0) {
+        if !addr.is_multiple_of(AREA_ALIGN) || (addr != 0 && self.vpa == 0) {
             return Err(EINVAL);
         }
         self.slb = if addr == 0 { (0, 0) } else { (addr, len) };
@@ -154,7 +154,9 @@ impl Vpa {
     /// `KVM_REG_PPC_VPA_DTL`: `-EINVAL` without a VPA, misaligned, or
     /// shorter than an entry; the length is rounded down to whole entries.
     pub(super) fn set_dtl(&mut self, addr: u64, len: u64) -> Result {
-        if addr % AREA_ALIGN != 0 || (addr != 0 && (len < DTL_ENTRY_SIZE || self.vpa == 0)) {
+        if !addr.is_multiple_of(AREA_ALIGN)
+            || (addr != 0 && (len < DTL_ENTRY_SIZE || self.vpa == 0))
+        {
             return Err(EINVAL);
         }
         self.dtl = if addr == 0 {
@@ -181,7 +183,7 @@ impl Vpa {
         let func = func as u32;
         match func {
             bindings::H_VPA_REG_VPA | bindings::H_VPA_REG_DTL | bindings::H_VPA_REG_SLB => {
-                if addr == 0 || addr % AREA_ALIGN != 0 {
+                if addr == 0 || !addr.is_multiple_of(AREA_ALIGN) {
                     return param;
                 }
                 let Some(len) = len_of(func == bindings::H_VPA_REG_VPA) else {
