@@ -368,8 +368,10 @@ impl Vm {
     /// - `memory_size` 0 deletes the slot (`-EINVAL` if there is none):
     ///   its pages are unmapped, the L0 told, then unpinned.
     /// - Otherwise the slot is made, or replaced when its id exists with
-    ///   other values (the old one deleted first): its pages are pinned
-    ///   (`FOLL_LONGTERM`) and mapped at `guest_phys_addr` onwards.
+    ///   other values: the new pages are pinned (`FOLL_LONGTERM`) first,
+    ///   so a refusal leaves the old slot; then the old one is deleted and
+    ///   the new one mapped at `guest_phys_addr` onwards. (The old and the
+    ///   new memory count against the memlock limit together meanwhile.)
     /// - `-EINVAL`: flags (none is supported), an address space other than
     ///   0, an address or size not a multiple of 64 KiB (the L2's page
     ///   size), a range that wraps or goes past 2^52, a slot over
@@ -415,17 +417,20 @@ impl Vm {
         {
             return Err(EEXIST);
         }
-        if let Some(at) = existing {
-            if st.slots[at] == new {
-                return Ok(0);
-            }
-            st.slots.remove(at).map_err(|_| EINVAL)?;
-            st.guest.unmap_user(new.id)?;
+        if existing.is_some_and(|at| st.slots[at] == new) {
+            return Ok(0);
         }
         st.slots.reserve(1, GFP_KERNEL_ACCOUNT)?;
         let uaddr = usize::try_from(new.uaddr).map_err(|_| EINVAL)?;
         let n = usize::try_from(new.size / page).map_err(|_| EINVAL)?;
+        // The new memory is pinned before the old slot goes: a new slot
+        // that cannot be had (memory the VMM has not mapped, the memlock
+        // limit) leaves the old one as it was, as KVM does.
         let pages = PinnedPages::pin(uaddr, n)?;
+        if let Some(at) = existing {
+            st.slots.remove(at).map_err(|_| EINVAL)?;
+            st.guest.unmap_user(new.id)?;
+        }
         st.guest.map_user(new.id, new.gpa, pages)?;
         // Room was reserved above: the push does not allocate.
         st.slots.push(new, GFP_KERNEL_ACCOUNT)?;

@@ -394,6 +394,20 @@ fn memory_region_lifecycle() -> Verdict {
     expect("pinned after the same slot", pinned()?, pins + 6)?;
     set_region(&vm, 0, 0, 0, 2 * PAGE, mem).map_err(|e| format!("resize: errno {e}"))?;
     expect("pinned after shrinking slot 0", pinned()?, pins + 4)?;
+    // A replacement that cannot be had (memory not mapped) keeps the old
+    // slot: still there, unchanged, as the same values again show.
+    expect(
+        "replacing slot 0 with unmapped memory",
+        set_region(&vm, 0, 0, 0, 2 * PAGE, 0x1000_0000),
+        Err(EFAULT),
+    )?;
+    expect("pinned after the refused replacement", pinned()?, pins + 4)?;
+    expect(
+        "slot 0 as it was",
+        set_region(&vm, 0, 0, 0, 2 * PAGE, mem),
+        Ok(0),
+    )?;
+    expect("pinned after slot 0 again", pinned()?, pins + 4)?;
     expect("deleting slot 1", set_region(&vm, 1, 0, 0, 0, 0), Ok(0))?;
     expect("pinned after deleting slot 1", pinned()?, pins + 2)?;
     expect(
