@@ -269,6 +269,28 @@ impl Guest {
         Ok(())
     }
 
+    /// Guest-wide H_GUEST_SET_STATE of the first `len` bytes of the
+    /// scratch buffer, whose elements name memory the L0 keeps using.
+    ///
+    /// # Safety
+    ///
+    /// As [`hcall::state::set_registering`]: every address in those bytes
+    /// is of memory the guest keeps (or leaks) until the L0 has deleted it
+    /// or dropped what it cached of it.
+    unsafe fn register_scratch(&mut self, len: usize) -> Result {
+        // SAFETY: the caller vouches for the addresses in the buffer.
+        unsafe {
+            hcall::state::set_registering(
+                Scope::Guest,
+                self.id,
+                0,
+                &mut self.scratch,
+                len,
+                &mut self.tally,
+            )
+        }
+    }
+
     /// Writes `elements` into the scratch buffer. Returns the bytes
     /// written.
     fn encode(&mut self, elements: &[(Id, Value)]) -> Result<usize> {
@@ -301,16 +323,7 @@ impl Guest {
         // the guest keeps from here on until the L0 has deleted it or
         // dropped what it cached of them (type invariant); should the call
         // fail, the tree is leaked below.
-        let set = unsafe {
-            hcall::state::set_registering(
-                Scope::Guest,
-                self.id,
-                0,
-                &mut self.scratch,
-                len,
-                &mut self.tally,
-            )
-        };
+        let set = unsafe { self.register_scratch(len) };
         if let Err(e) = set {
             pr_err!(
                 "guest {}: leaking the partition-scoped tree the L0 may have taken\n",
@@ -554,16 +567,7 @@ impl Guest {
         // an L1 one: the L0 translates it through the guest's tree, whose
         // pages and the user memory it maps the guest keeps until the L0
         // has deleted it or dropped its translations (type invariant).
-        unsafe {
-            hcall::state::set_registering(
-                Scope::Guest,
-                self.id,
-                0,
-                &mut self.scratch,
-                len,
-                &mut self.tally,
-            )
-        }?;
+        unsafe { self.register_scratch(len) }?;
         if let Some(slot) = self.wide_mut(Id::PROCESS_TABLE) {
             *slot = Some(Value::ProcessTable(t));
         }
