@@ -74,8 +74,6 @@ struct State {
     /// `KVM_REG_PPC_ARCH_COMPAT` as the VMM last set it on a vCPU fd (0:
     /// the processor's own, never sent to the L0).
     arch_compat: u32,
-    /// LPCR[GTSE] for every vCPU, from `KVM_PPC_CONFIGURE_V3_MMU`.
-    gtse: bool,
     /// The `KVM_IOEVENTFD` bindings.
     ioeventfds: IoEventFds,
 }
@@ -135,7 +133,6 @@ impl Vm {
                     slots: KVec::new(),
                     vcpus: KVec::new(),
                     arch_compat: 0,
-                    gtse: false,
                     ioeventfds: IoEventFds::default(),
                 }),
             }),
@@ -326,7 +323,6 @@ impl Vm {
         let cfg = mmu::read_config(arg)?;
         let mut st = self.state.lock();
         st.guest.set_process_table(cfg.process_table)?;
-        st.gtse = cfg.gtse;
         for i in 0..st.guest.vcpu_count() {
             let Some(v) = st.guest.vcpu(i as u64) else {
                 continue;
