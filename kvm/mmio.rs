@@ -18,6 +18,7 @@
 
 use super::{
     regs::msr::{MSR_IR, MSR_LE, MSR_SF},
+    vcpu::reg_fetch,
     vm::Vm,
 };
 use crate::emul::{self, Kind, MemOp};
@@ -59,15 +60,6 @@ pub(super) enum Outcome {
     Fail([u64; 4]),
 }
 
-/// A 64-bit register, fetched from the L0 where the L1 holds none.
-fn get(v: &mut Vcpu, id: Id) -> Result<u64> {
-    match v.get(id)? {
-        Value::Be64(x) => Ok(x),
-        Value::Be32(x) => Ok(x.into()),
-        _ => Err(EPROTO),
-    }
-}
-
 /// Emulates the access of `fault` for vCPU `vcpu` of `vm`. Takes the VM's
 /// lock and the vCPU's, never both at once.
 pub(super) fn emulate(vm: &Vm, vcpu: &SharedVcpu, fault: &Fault) -> Result<Outcome> {
@@ -77,7 +69,7 @@ pub(super) fn emulate(vm: &Vm, vcpu: &SharedVcpu, fault: &Fault) -> Result<Outco
         // A fault on memory the L2 has mapped is nothing to emulate.
         return fail(u64::MAX);
     }
-    let pid = get(&mut vcpu.lock(), Id::PIDR)? as u32;
+    let pid = reg_fetch(&mut vcpu.lock(), Id::PIDR)? as u32;
     let insn = match vm.fetch_instruction(
         fault.nia,
         pid,
@@ -101,7 +93,7 @@ pub(super) fn emulate(vm: &Vm, vcpu: &SharedVcpu, fault: &Fault) -> Result<Outco
         ..Default::default()
     };
     if op.kind == Kind::Store {
-        let value = get(&mut vcpu.lock(), Id::GPRS[usize::from(op.rs_rt) & 31])?;
+        let value = reg_fetch(&mut vcpu.lock(), Id::GPRS[usize::from(op.rs_rt) & 31])?;
         let bytes = emul::store_bytes(&op, value, access.big_endian);
         if vm.ioeventfd_write(gra, &bytes, op.size.into()) {
             complete(&mut vcpu.lock(), &access, &[0; 8])?;
@@ -117,8 +109,8 @@ pub(super) fn emulate(vm: &Vm, vcpu: &SharedVcpu, fault: &Fault) -> Result<Outco
 /// bytes as the device gave them) into RT; RA updated for the update
 /// forms; NIA past the instruction. They go to the L0 with the next run.
 pub(super) fn complete(v: &mut Vcpu, a: &Access, data: &[u8; 8]) -> Result {
-    let nia = get(v, Id::NIA)?;
-    let msr = get(v, Id::MSR)?;
+    let nia = reg_fetch(v, Id::NIA)?;
+    let msr = reg_fetch(v, Id::MSR)?;
     let next = if msr & MSR_SF != 0 {
         nia.wrapping_add(4)
     } else {

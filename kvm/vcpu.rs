@@ -177,7 +177,7 @@ fn reg(v: &Vcpu, id: Id) -> u64 {
 }
 
 /// A 64-bit register, fetched from the L0 where the L1 holds none.
-fn reg_fetch(v: &mut Vcpu, id: Id) -> Result<u64> {
+pub(super) fn reg_fetch(v: &mut Vcpu, id: Id) -> Result<u64> {
     match v.get(id)? {
         Value::Be64(x) => Ok(x),
         Value::Be32(x) => Ok(x.into()),
