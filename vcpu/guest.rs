@@ -108,6 +108,13 @@ struct UserRange {
     pages: PinnedPages,
 }
 
+impl UserRange {
+    /// Whether guest real `a` is in the range.
+    fn contains(&self, a: u64) -> bool {
+        a >= self.gra && a - self.gra < (self.pages.len() * PAGE_SIZE) as u64
+    }
+}
+
 impl Guest {
     /// Creates a guest at the L0. On failure nothing is left there.
     pub(crate) fn create() -> Result<Guest> {
@@ -532,11 +539,7 @@ impl Guest {
         }
         while at < len {
             let a = gra.checked_add(at as u64).ok_or(EFAULT)?;
-            let r = self
-                .user
-                .iter()
-                .find(|r| a >= r.gra && a - r.gra < (r.pages.len() * PAGE_SIZE) as u64)
-                .ok_or(EFAULT)?;
+            let r = self.user.iter().find(|r| r.contains(a)).ok_or(EFAULT)?;
             let index = ((a - r.gra) / page) as usize;
             let offset = (a - r.gra) % page;
             let n = (len - at).min((page - offset) as usize);
@@ -553,9 +556,7 @@ impl Guest {
 
     /// Whether guest real `gra` is in user memory mapped for the L2.
     pub(crate) fn is_user_memory(&self, gra: u64) -> bool {
-        self.user
-            .iter()
-            .any(|r| gra >= r.gra && gra - r.gra < (r.pages.len() * PAGE_SIZE) as u64)
+        self.user.iter().any(|r| r.contains(gra))
     }
 
     /// Sets the L2's process table (guest-wide, at the L0 at once). Its
