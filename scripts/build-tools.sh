@@ -14,7 +14,7 @@
 #   made flat binaries and ELF executables.
 #
 # Output: tools/target/powerpc64le-unknown-linux-gnu/release/<tool>, and
-# tools/target/l2/<program>.{bin,elf}.
+# tools/target/l2/<program>.{bin,elf}, tools/target/l2/rpn-l2-bench.
 
 source "$(dirname "$0")/lib.sh"
 
@@ -60,4 +60,8 @@ for src in tools/l2/*.S; do
 	powerpc64le-linux-gnu-ld -static -nostdlib -N --no-warn-rwx-segments -Ttext=0 -e _start \
 		-o "$target/l2/$name.elf" "$target/l2/$name.o"
 done
+# The L2 Linux's own program (testing/l2-init runs it): static, with the
+# cross glibc.
+powerpc64le-linux-gnu-gcc -static -O2 -pthread -Wall -Werror -o "$target/l2/rpn-l2-bench" \
+	tools/l2-linux/rpn-l2-bench.c
 rpn_log "tools built in $((SECONDS - start)) s: $(ls "$target/powerpc64le-unknown-linux-gnu/release" | grep -v '\.d$' | grep -Ev '^(build|deps|examples|incremental)$' | tr '\n' ' ')"
