@@ -6,9 +6,10 @@
 
 use crate::platform::timebase;
 use kernel::{
-    new_condvar, new_mutex,
+    bindings, new_condvar, new_mutex,
     prelude::*,
-    sync::{Arc, CondVar, CondVarTimeoutResult, Mutex},
+    sync::{aref::ARef, Arc, CondVar, CondVarTimeoutResult, Mutex},
+    task::Task,
     time::msecs_to_jiffies,
     uaccess::{UserPtr, UserSlice},
     uapi,
@@ -21,6 +22,24 @@ struct Lines {
     external: bool,
     /// An H_PROD arrived since the vCPU last ceded or was woken.
     prodded: bool,
+    /// The task in the vCPU's `KVM_RUN`, from [`Wake::enter`] to
+    /// [`Wake::leave`]: kicked when a line is raised, as kvm-hv kicks a
+    /// running vCPU.
+    running: Option<ARef<Task>>,
+}
+
+impl Lines {
+    /// Sends the task in `KVM_RUN`, if any, an IPI where it runs on
+    /// another CPU: a vCPU in H_GUEST_RUN_VCPU there comes back to the L1
+    /// (the L0 ends the L2's run for the L1's interrupt) and sees the line
+    /// at its next entry instead of at the end of its HDEC slice.
+    fn kick(&self) {
+        if let Some(task) = &self.running {
+            // SAFETY: `task` is a counted reference to a live task;
+            // `kick_process` takes any task and only sends an IPI.
+            unsafe { bindings::kick_process(task.as_ptr()) };
+        }
+    }
 }
 
 /// A vCPU's wake-ups. Shared by its fd (which sleeps on it) and its VM
@@ -63,10 +82,24 @@ impl Wake {
     /// Sets the external interrupt line to `level`, waking the vCPU if it
     /// ceded.
     pub(crate) fn set_external(&self, level: bool) {
-        self.lines.lock().external = level;
+        let mut lines = self.lines.lock();
+        lines.external = level;
         if level {
+            lines.kick();
             self.cond.notify_all();
         }
+    }
+
+    /// The current task enters `KVM_RUN` on this vCPU.
+    pub(crate) fn enter(&self) {
+        self.lines.lock().running = Some(ARef::from(&**kernel::current!()));
+    }
+
+    /// The task leaves `KVM_RUN`.
+    pub(crate) fn leave(&self) {
+        let task = self.lines.lock().running.take();
+        // The reference is dropped outside the lock.
+        drop(task);
     }
 
     /// Whether the external interrupt line is raised.
@@ -77,7 +110,9 @@ impl Wake {
     /// H_PROD: wakes the vCPU if it ceded, or makes its next cede return
     /// at once.
     pub(crate) fn prod(&self) {
-        self.lines.lock().prodded = true;
+        let mut lines = self.lines.lock();
+        lines.prodded = true;
+        lines.kick();
         self.cond.notify_all();
     }
 

@@ -672,7 +672,9 @@ impl VcpuFd {
             return Err(EINTR);
         }
         self.bump_yield_count();
+        self.wake.enter();
         let res = self.run_loop(st);
+        self.wake.leave();
         self.bump_yield_count();
         res
     }
