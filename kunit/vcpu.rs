@@ -388,4 +388,17 @@ mod tests {
         assert_eq!(v.get(gpr(5))?, Value::Be64(5));
         Ok(())
     }
+
+    /// A ceded vCPU's decrementer expiry: one ahead of the timebase is
+    /// the L0's as it is; one behind it is QEMU's L0's `now - DEC`, read
+    /// forwards as `now + DEC`, for at most 1 s of the timebase.
+    #[test]
+    fn dec_expiry_read_forwards() {
+        use crate::kvm::irq::dec_expiry;
+        assert_eq!(dec_expiry(1_000, 500), 1_000);
+        assert_eq!(dec_expiry(500, 500), 500);
+        assert_eq!(dec_expiry(400, 500), 600);
+        assert_eq!(dec_expiry(0, 2_000_000_000), 2_512_000_000);
+        assert_eq!(dec_expiry(0, u64::MAX), u64::MAX);
+    }
 }

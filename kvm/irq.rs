@@ -10,7 +10,7 @@ use kernel::{
     prelude::*,
     sync::{aref::ARef, Arc, CondVar, CondVarTimeoutResult, Mutex},
     task::Task,
-    time::msecs_to_jiffies,
+    time::{msecs_to_jiffies, Jiffies},
     uaccess::{UserPtr, UserSlice},
     uapi,
 };
@@ -128,11 +128,16 @@ impl Wake {
                 return Woken::Resume;
             }
             let now = timebase();
-            if now >= until_tb {
+            // Less than a jiffy away: resume, and the L2 cedes again
+            // until its decrementer fires, which the L0 times to the
+            // tick; a sleep here would last a jiffy at least.
+            let per_jiffy = ticks_per_jiffy();
+            if until_tb.saturating_sub(now) < per_jiffy {
                 return Woken::Resume;
             }
-            let ms = ticks_to_ms(until_tb - now).clamp(1, MAX_WAIT_MS);
-            let jiffies = msecs_to_jiffies(ms).max(1);
+            let jiffies = Jiffies::try_from((until_tb - now) / per_jiffy)
+                .unwrap_or(Jiffies::MAX)
+                .clamp(1, msecs_to_jiffies(MAX_WAIT_MS).max(1));
             if let CondVarTimeoutResult::Signal { .. } =
                 self.cond.wait_interruptible_timeout(&mut lines, jiffies)
             {
@@ -142,10 +147,37 @@ impl Wake {
     }
 }
 
-/// Milliseconds of `ticks` of the timebase, rounded up, saturating.
-fn ticks_to_ms(ticks: u64) -> u32 {
-    let per_ms = crate::platform::timebase_hz().div_ceil(1000).max(1);
-    u32::try_from(ticks.div_ceil(per_ms)).unwrap_or(u32::MAX)
+/// The longest a cede sleeps on a decrementer expiry read as QEMU's L0
+/// gives it (see [`dec_expiry`]): 1 s of the 512 MHz timebase.
+const MAX_CORRECTED_TICKS: u64 = 512_000_000;
+
+/// The L2's decrementer expiry, in the L1's timebase, from the
+/// DEC_EXPIRY_TB the L0 returned at the exit and the timebase `now` just
+/// after it.
+///
+/// PAPR's DEC_EXPIRY_TB is the timebase at which the L2's decrementer
+/// reaches zero: at an H_CEDE it is ahead of `now`, since Linux ceding
+/// has its decrementer set to its next timer event. QEMU's L0 (through at
+/// least 11.1, hw/ppc/spapr_nested.c) computes it as `now - DEC` where it
+/// means `now + DEC`: an expiry already passed by the decrementer's value.
+/// Taken as given, the vCPU would resume at once and an idle L2 CPU would
+/// spin through H_CEDE. So an expiry behind `now` is read as that L0's
+/// `now - DEC`, and the decrementer's value added forwards: `now + (now -
+/// reported)`, late by twice the time since the exit (microseconds), and
+/// bounded by [`MAX_CORRECTED_TICKS`], which is also the most an L0 that
+/// reports truly expired decrementers costs: the cede still ends on any
+/// interrupt, prod or signal.
+pub(crate) fn dec_expiry(reported: u64, now: u64) -> u64 {
+    if reported >= now {
+        return reported;
+    }
+    now.saturating_add((now - reported).min(MAX_CORRECTED_TICKS))
+}
+
+/// Timebase ticks in one jiffy, at least 1.
+fn ticks_per_jiffy() -> u64 {
+    let hz = u64::try_from(msecs_to_jiffies(1000)).unwrap_or(1).max(1);
+    (crate::platform::timebase_hz() / hz).max(1)
 }
 
 /// `struct kvm_interrupt`.

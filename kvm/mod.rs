@@ -40,7 +40,7 @@
 pub(crate) mod anon;
 mod hcalls;
 mod ioeventfd;
-mod irq;
+pub(crate) mod irq;
 mod mmio;
 mod mmu;
 mod one_reg;

@@ -570,7 +570,7 @@ impl VcpuFd {
                     Value::Be64((msr | MSR_EE) & crate::gsb::ids::MSR_SETTABLE),
                 ),
             ])?;
-            reg_fetch(&mut v, Id::DEC_EXPIRY_TB)?
+            irq::dec_expiry(reg_fetch(&mut v, Id::DEC_EXPIRY_TB)?, timebase())
         };
         self.bump_yield_count();
         let woken = self.wake.cede(dec);
