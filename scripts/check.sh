@@ -16,8 +16,9 @@
 #   - the userspace tools' build, and the main job's two boots: with the
 #     nested API (insmod, mode, rmmod, and the userspace suite of
 #     /dev/papr-nested, each KTAP case counted; Debian's QEMU booting an
-#     L2 Linux on /dev/papr-nested and on kvm-hv, each boot counted) and
-#     without it (-ENODEV)
+#     L2 Linux on /dev/papr-nested and on kvm-hv, each boot counted; the
+#     workloads' boots, SMP L2s with a virtio disk and rng, each counted
+#     with its checks) and without it (-ENODEV)
 
 source "$(dirname "$0")/lib.sh"
 cd "$RPN_TOP"
@@ -109,13 +110,29 @@ passed=$((passed + ${up:-0}))
 failed=$((failed + ${uf:-0}))
 [ "${up:-0}" -gt 0 ] || { failed=$((failed + 1)); rpn_log "FAIL userspace suite: no case passed"; }
 rpn_log "userspace suite of /dev/papr-nested: ${up:-0} passed, ${uf:-0} failed"
+# lines WHAT ALL GOOD: each console line matching the regex ALL is one
+# test, passed when it also matches GOOD; sets n_ok.
+lines() {
+	local what=$1 all=$2 good=$3 bad
+	n_ok=$(grep -E "$all" "$console" 2>/dev/null | grep -Ec "$good" || true)
+	bad=$(grep -E "$all" "$console" 2>/dev/null | grep -Evc "$good" || true)
+	passed=$((passed + ${n_ok:-0}))
+	failed=$((failed + ${bad:-0}))
+	rpn_log "$what: ${n_ok:-0} passed, ${bad:-0} failed"
+}
 # So did the QEMU boots of an L2 Linux, on kvm-hv and on ours: each boot
 # that reached the L2's /init with QEMU exiting 0 counts as passed.
-qp=$(grep -c '^RPN-QEMU round=.* status=0 marker=yes ' "$console" 2>/dev/null || true)
-qf=$(grep '^RPN-QEMU round=' "$console" 2>/dev/null | grep -vc ' status=0 marker=yes ' || true)
-passed=$((passed + ${qp:-0}))
-failed=$((failed + ${qf:-0}))
-rpn_log "QEMU boots of the L2 in the L1 (SLOF, VOF; ours, kvm-hv): ${qp:-0} passed, ${qf:-0} failed"
+lines "QEMU boots of the L2 in the L1 (SLOF, VOF; ours, kvm-hv)" '^RPN-QEMU round=' ' status=0 marker=yes '
+# And the workloads' boots: 2 and 4 CPUs online, the virtio disk's
+# checksum, virtio-rng, the written half read back in the L1. Ours' are
+# the tests; kvm-hv's the comparison (its SMP L2s stall on QEMU's L0),
+# printed by scripts/qemu-boots.py.
+lines "QEMU boots of SMP L2s with virtio on ours (2, 4 CPUs)" '^RPN-QEMU work .* dev=ours ' ' status=0 marker=yes .* checks=ok$'
+[ "${n_ok:-0}" -gt 0 ] || { failed=$((failed + 1)); rpn_log "FAIL workloads: no boot passed"; }
+# With a real VMM: rmmod refused while QEMU runs, SIGKILL mid-I/O leaves
+# nothing, two QEMUs at once.
+lines "robustness with QEMU on ours" '^RPN-QEMU robust ' ' result=ok '
+[ "${n_ok:-0}" = 4 ] || { failed=$((failed + 1)); rpn_log "FAIL robustness with QEMU: ${n_ok:-0} of 4 ran and passed"; }
 step "L1 boot with cap-nested-papr=off: -ENODEV" bash scripts/run-l1.sh no-nested
 
 if [ $skipped -gt 0 ]; then

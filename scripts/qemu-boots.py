@@ -10,7 +10,8 @@
 # from QEMU's start to the L2's marker and to QEMU's exit (the L1's
 # clock), the H_GUEST_* calls the kernel's hcall_inst counted per boot,
 # ours / kvm over the boots that reached the L2 on both; then the traced boots' ioctls by result (KVM_RUN by exit
-# reason), and the SIGKILL checks. Printed, never asserted (run-l1.sh
+# reason), the workloads (SMP L2s with virtio: checks, boot times, the
+# L2's IPI, cede and disk figures) and the SIGKILL checks. Printed, never asserted (run-l1.sh
 # asserts); exits 1 only when no QEMU boot ran.
 
 import statistics
@@ -21,6 +22,8 @@ traced = {}
 ioctls = {}
 l2exits = {}
 kills = []
+work = {}
+bench = {}
 phase = None
 for line in open(sys.argv[1], errors="replace"):
     if not line.startswith("RPN-QEMU "):
@@ -40,6 +43,12 @@ for line in open(sys.argv[1], errors="replace"):
         l2exits[f["fw"]] = {k: v for k, v in f.items() if k not in ("fw", "dev")}
     elif kind == "sigkill":
         kills.append(f)
+    elif kind == "work":
+        work.setdefault((int(f["smp"]), f["dev"]), []).append(f)
+    elif kind == "bench":
+        # RPN-QEMU bench round= smp= dev= MODE key=value...
+        mode = [w for w in words[2:] if "=" not in w][0]
+        bench.setdefault((mode, int(f["smp"]), f["dev"]), []).append(f)
 
 if not boots:
     print("[rpn] no QEMU boot ran")
@@ -96,5 +105,32 @@ for (fw, dev), t in sorted(traced.items()):
 for k in kills:
     print(f"[rpn] SIGKILL 2 s into a SLOF boot on {k['dev']}: QEMU {'running' if k['alive'] == 'yes' else 'already gone'}, "
           f"gone {k['gone_ms']} ms after the kill; our guests {k['guests']}, pinned pages {k['pinned']} (before/after)")
+if work:
+    print("[rpn] workloads: VOF boots with a virtio disk and rng, the L2's rpn-l2-bench; median (min-max)")
+    for smp in sorted({k[0] for k in work}):
+        m = {}
+        for dev in ("ours", "kvm"):
+            runs = work.get((smp, dev), [])
+            good = [r for r in runs if r["status"] == "0" and r["marker"] == "yes" and r["checks"] == "ok"]
+            m[dev] = secs(good, "marker_ms")
+            bad = sorted({r["checks"] for r in runs if r["checks"] != "ok"})
+            print("[rpn]   -smp %d %-4s %d/%d passed (CPUs, disk, rng, written half)%s; start -> L2 /init %s" % (
+                smp, dev, len(good), len(runs), " failed: " + " ".join(bad) if bad else "", spread(m[dev])))
+        if m["ours"] and m["kvm"]:
+            print("[rpn]   -smp %d ours / kvm, to the L2's /init: %.2f" % (
+                smp, statistics.median(m["ours"]) / statistics.median(m["kvm"])))
+    rows = (("ipi", "median_us", "IPI round trip, us", 1), ("cede", "median_late_us", "cede/wake: late, us", 1),
+            ("disk", "read_mibs", "seq read O_DIRECT, MiB/s", -1), ("disk", "write_mibs", "seq write O_DIRECT, MiB/s", -1),
+            ("disk", "randread_iops", "4 KiB random read, IOPS", -1))
+    for mode, key, what, sign in rows:
+        for smp in sorted({k[1] for k in bench if k[0] == mode}):
+            v = {}
+            for dev in ("ours", "kvm"):
+                v[dev] = [float(r[key]) for r in bench.get((mode, smp, dev), []) if key in r]
+            line = "[rpn]   %-28s -smp %d  ours %s  kvm %s" % (what, smp, spread(v["ours"]), spread(v["kvm"]))
+            if v["ours"] and v["kvm"]:
+                line += "  ours / kvm %.2f" % (statistics.median(v["ours"]) / statistics.median(v["kvm"]))
+            print(line)
+
 if phase is not None:
     print(f"[rpn] the QEMU boots took {phase:.0f} s of the L1's time")
