@@ -17,11 +17,15 @@
 //!   effective address, and convert between register values and the bytes
 //!   as memory holds them.
 //!
+//! - [`doorbell`]: decode msgsndp, msgclrp and the mfspr of DPDES and
+//!   TIR, which an L2 without HFSCR\[MSGP\] traps on.
+//!
 //! The code here needs only `core` and takes no locks: guest memory is
 //! read through [`radix::GuestMemory`], which the caller implements. The
 //! same files build in the kernel module and in the host crate under
 //! `host/`, which tests and fuzzes them with cargo.
 
+pub mod doorbell;
 pub mod insn;
 pub mod radix;
 
