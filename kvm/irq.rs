@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! What other threads tell a vCPU: its external interrupt line
-//! (`KVM_INTERRUPT`) and H_PROD from another vCPU; and the sleep of a
+//! (`KVM_INTERRUPT`), H_PROD and doorbells (msgsndp) from another vCPU;
+//! and the sleep of a
 //! vCPU that ceded (H_CEDE), which either ends.
 
 use crate::platform::timebase;
@@ -22,6 +23,9 @@ struct Lines {
     external: bool,
     /// An H_PROD arrived since the vCPU last ceded or was woken.
     prodded: bool,
+    /// Its doorbell, rung by a msgsndp of a thread of its virtual core
+    /// and not yet taken or cleared (its DPDES bit).
+    doorbell: bool,
     /// The task in the vCPU's `KVM_RUN`, from [`Wake::enter`] to
     /// [`Wake::leave`]: kicked when a line is raised, as kvm-hv kicks a
     /// running vCPU.
@@ -107,6 +111,28 @@ impl Wake {
         self.lines.lock().external
     }
 
+    /// msgsndp from a thread of its core: rings its doorbell, waking it if
+    /// it ceded and kicking it if it runs.
+    pub(crate) fn ring_doorbell(&self) {
+        let mut lines = self.lines.lock();
+        if !lines.doorbell {
+            lines.doorbell = true;
+            lines.kick();
+            self.cond.notify_all();
+        }
+    }
+
+    /// Whether its doorbell is pending.
+    pub(crate) fn doorbell(&self) -> bool {
+        self.lines.lock().doorbell
+    }
+
+    /// Clears its doorbell (msgclrp, or the interrupt taken); whether it
+    /// was pending.
+    pub(crate) fn take_doorbell(&self) -> bool {
+        core::mem::take(&mut self.lines.lock().doorbell)
+    }
+
     /// H_PROD: wakes the vCPU if it ceded, or makes its next cede return
     /// at once.
     pub(crate) fn prod(&self) {
@@ -117,13 +143,13 @@ impl Wake {
     }
 
     /// H_CEDE: sleeps until the external line is raised, the vCPU is
-    /// prodded, the timebase reaches `until_tb` (the L2's decrementer
+    /// prodded or its doorbell rung, the timebase reaches `until_tb` (the L2's decrementer
     /// expiry, in the L1's timebase), or a signal is pending. A pending
     /// prod is consumed.
     pub(crate) fn cede(&self, until_tb: u64) -> Woken {
         let mut lines = self.lines.lock();
         loop {
-            if lines.external || lines.prodded {
+            if lines.external || lines.prodded || lines.doorbell {
                 lines.prodded = false;
                 return Woken::Resume;
             }

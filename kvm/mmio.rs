@@ -110,12 +110,7 @@ pub(super) fn emulate(vm: &Vm, vcpu: &SharedVcpu, fault: &Fault) -> Result<Outco
 /// forms; NIA past the instruction. They go to the L0 with the next run.
 pub(super) fn complete(v: &mut Vcpu, a: &Access, data: &[u8; 8]) -> Result {
     let nia = reg_fetch(v, Id::NIA)?;
-    let msr = reg_fetch(v, Id::MSR)?;
-    let next = if msr & MSR_SF != 0 {
-        nia.wrapping_add(4)
-    } else {
-        nia.wrapping_add(4) & 0xffff_ffff
-    };
+    let next = past(nia, reg_fetch(v, Id::MSR)?);
     let mut out = [(Id::NIA, Value::Be64(next)); 3];
     let mut n = 1;
     if a.op.kind == Kind::Load {
@@ -128,4 +123,14 @@ pub(super) fn complete(v: &mut Vcpu, a: &Access, data: &[u8; 8]) -> Result {
         n += 1;
     }
     v.set_all(&out[..n])
+}
+
+/// The address after the (word) instruction at `nia`, in the L2's mode
+/// `msr`: 32 bits wide where MSR[SF] is clear.
+pub(super) fn past(nia: u64, msr: u64) -> u64 {
+    if msr & MSR_SF != 0 {
+        nia.wrapping_add(4)
+    } else {
+        nia.wrapping_add(4) & 0xffff_ffff
+    }
 }

@@ -38,6 +38,7 @@
 //! open.
 
 pub(crate) mod anon;
+mod doorbell;
 mod hcalls;
 mod ioeventfd;
 pub(crate) mod irq;
@@ -147,6 +148,16 @@ pub(crate) mod capability {
             // What KVM recommends as the most vCPUs to run: one per online CPU.
             uapi::KVM_CAP_NR_VCPUS => crate::platform::online_cpus().min(MAX_VCPUS),
             uapi::KVM_CAP_MAX_VCPUS | uapi::KVM_CAP_MAX_VCPU_ID => MAX_VCPUS,
+            // One hardware thread per vCPU; on a VM fd, the threads per
+            // virtual core it was given (`vm::Vm::set_smt`), as kvm-hv on
+            // POWER9 and later answers.
+            uapi::KVM_CAP_PPC_SMT => 1,
+            // Any power of 2 up to `vm::MAX_SMT` threads per virtual core:
+            // the kernel emulates the doorbells between them (`doorbell`).
+            uapi::KVM_CAP_PPC_SMT_POSSIBLE => {
+                const POSSIBLE: u64 = (super::vm::MAX_SMT << 1) - 1;
+                POSSIBLE as u32
+            }
             c => u32::from(IMPLEMENTED.contains(&c)),
         };
         n as isize

@@ -5,6 +5,7 @@
 
 use super::{
     anon::AnonFile,
+    doorbell,
     hcalls::{self, InKernel, Vpa, H_SUCCESS},
     irq::{self, Wake, Woken},
     mmio,
@@ -191,26 +192,30 @@ const LPCR_ILE: u64 = 0x0200_0000;
 const SRR1_CLEARED: u64 = 0x783f_0000;
 /// The external interrupt's vector, and where AIL 3 moves vectors to.
 const EXTERNAL_VECTOR: u64 = 0x500;
+/// The directed privileged doorbell interrupt's.
+const DOORBELL_VECTOR: u64 = 0xA00;
 const AIL_3_BASE: u64 = 0xc000_0000_0000_4000;
 
-/// Delivers a pending external interrupt to an L2 that has them enabled
-/// (MSR[EE]), as the processor would: SRR0/SRR1 from NIA/MSR, the vector
-/// (moved by AIL 3 when the L2 ran relocated), the interrupt MSR. LPCR[MER]
-/// alone would have the L0 do it, but QEMU's L0 implements no MER; with
-/// an L0 that does, an interrupt this delivers first leaves MSR[EE] clear,
-/// so MER does nothing more until the L2 enables them again.
-fn inject_external(v: &mut Vcpu) -> Result {
+/// Delivers a pending interrupt at `vector` (external, 0x500; directed
+/// privileged doorbell, 0xA00) to an L2 that has them enabled (MSR[EE]),
+/// as the processor would: SRR0/SRR1 from NIA/MSR, the vector (moved by
+/// AIL 3 when the L2 ran relocated), the interrupt MSR; whether it was
+/// delivered. LPCR[MER] alone would have the L0 do it for the external
+/// one, but QEMU's L0 implements no MER; with an L0 that does, an
+/// interrupt this delivers first leaves MSR[EE] clear, so MER does
+/// nothing more until the L2 enables them again.
+fn inject(v: &mut Vcpu, vector: u64) -> Result<bool> {
     let msr = reg_fetch(v, Id::MSR)?;
     if msr & MSR_EE == 0 {
-        return Ok(());
+        return Ok(false);
     }
     let nia = reg_fetch(v, Id::NIA)?;
     let lpcr = reg_fetch(v, Id::LPCR)?;
     let relocated = msr & (MSR_IR | MSR_DR) == MSR_IR | MSR_DR;
     let (vector, reloc) = if relocated && lpcr & LPCR_AIL == LPCR_AIL_3 {
-        (AIL_3_BASE + EXTERNAL_VECTOR, MSR_IR | MSR_DR)
+        (AIL_3_BASE + vector, MSR_IR | MSR_DR)
     } else {
-        (EXTERNAL_VECTOR, 0)
+        (vector, 0)
     };
     let le = if lpcr & LPCR_ILE != 0 { MSR_LE } else { 0 };
     let settable = crate::gsb::ids::MSR_SETTABLE;
@@ -219,7 +224,8 @@ fn inject_external(v: &mut Vcpu) -> Result {
         (Id::SRR1, Value::Be64(msr & !SRR1_CLEARED & settable)),
         (Id::NIA, Value::Be64(vector)),
         (Id::MSR, Value::Be64((MSR_SF | reloc | le) & settable)),
-    ])
+    ])?;
+    Ok(true)
 }
 
 /// What an in-kernel hypervisor call asks of the run loop.
@@ -597,7 +603,10 @@ impl VcpuFd {
             st.mer = external;
         }
         if external {
-            inject_external(&mut v)?;
+            inject(&mut v, EXTERNAL_VECTOR)?;
+        } else if self.wake.doorbell() && inject(&mut v, DOORBELL_VECTOR)? {
+            // Taking the interrupt clears the thread's DPDES bit.
+            self.wake.take_doorbell();
         }
         v.set(
             Id::HDEC_EXPIRY_TB,
@@ -638,6 +647,8 @@ impl VcpuFd {
     ///   `ret` and `args` go back to GPR3-GPR12 on the next `KVM_RUN`.
     /// - HDEC expiry and interrupts for the L1 (external, hypervisor
     ///   virtualization): handled here, the run goes on.
+    /// - msgsndp, msgclrp, mfspr DPDES/TIR (a facility unavailable for
+    ///   MSGP): emulated here ([`doorbell`]), the run goes on.
     /// - any other exit (an access outside every slot, an emulation
     ///   assist, a facility unavailable, ...): `KVM_EXIT_INTERNAL_ERROR`,
     ///   suberror `KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON`, with
@@ -688,6 +699,12 @@ impl VcpuFd {
                 return Err(e);
             }
             let ran = self.run_once(st)?;
+            if ran.exit == Exit::FacilityUnavailable
+                && ran.why >> 56 == doorbell::HFSCR_IC_MSGP
+                && doorbell::emulate(&self.vm, &self.vcpu, self.id, &self.wake)?
+            {
+                continue;
+            }
             match ran.exit {
                 Exit::HypervisorDecrementer => continue,
                 e if e.for_the_host() => continue,

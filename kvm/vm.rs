@@ -6,7 +6,7 @@
 use super::{
     anon,
     anon::AnonFile,
-    capability,
+    capability, doorbell,
     hcalls::{Enabled, Vpa},
     ioeventfd::IoEventFds,
     irq::Wake,
@@ -40,6 +40,9 @@ use kernel::{
 /// The largest memory slot: 4 GiB. Every page of a slot is pinned, so a
 /// slot is L1 memory the VMM gives away for as long as it lives.
 pub(crate) const MAX_SLOT_BYTES: u64 = 1 << 32;
+
+/// The most threads per virtual core (`MAX_SMT_THREADS`, kvm-hv's).
+pub(crate) const MAX_SMT: u64 = 8;
 
 /// A memory slot: `size` bytes of the VMM's memory at `uaddr`, seen by the
 /// L2 at guest real `gpa`; its pages are pinned and mapped by the guest
@@ -111,6 +114,10 @@ pub(crate) struct Vm {
     fwnmi: Atomic<bool>,
     /// `KVM_CAP_PPC_DAWR1` enabled: H_SET_MODE may set DAWR1.
     dawr1: Atomic<bool>,
+    /// Threads per virtual core (`KVM_ENABLE_CAP(KVM_CAP_PPC_SMT)`, 1 to
+    /// 8, a power of 2): vCPU `id` is thread `id % smt` of its core, and
+    /// the threads of a core ring each other's doorbells.
+    smt: Atomic<u32>,
     /// Its operations sleep (hcalls, pinning), hence a mutex.
     #[pin]
     state: Mutex<State>,
@@ -128,6 +135,7 @@ impl Vm {
                 hcalls: Enabled::new(),
                 fwnmi: Atomic::new(false),
                 dawr1: Atomic::new(false),
+                smt: Atomic::new(1),
                 state <- new_mutex!(State {
                     guest,
                     slots: KVec::new(),
@@ -193,6 +201,10 @@ impl Vm {
             }
             st.vcpus.reserve(1, GFP_KERNEL_ACCOUNT)?;
             let vcpu = st.guest.create_vcpu(VcpuFlags::default())?;
+            // Without MSGP, for the doorbells to trap (`doorbell`): a
+            // write of the L1's copy, sent with the first run.
+            vcpu.lock()
+                .set(Id::HFSCR, Value::Be64(doorbell::L2_HFSCR))?;
             let made = vcpu.lock().id();
             if made != id {
                 pr_err!("KVM_CREATE_VCPU({}): the guest made vCPU {}\n", id, made);
@@ -343,20 +355,54 @@ impl Vm {
     }
 
     /// `KVM_ENABLE_CAP` on the VM: `KVM_CAP_PPC_ENABLE_HCALL` (see
-    /// [`Enabled::enable`]), `KVM_CAP_PPC_FWNMI`, `KVM_CAP_PPC_DAWR1`; no
-    /// flags. Anything else is `-EINVAL`.
+    /// [`Enabled::enable`]), `KVM_CAP_PPC_FWNMI`, `KVM_CAP_PPC_DAWR1`,
+    /// `KVM_CAP_PPC_SMT` (see [`Vm::set_smt`]); no flags. Anything else is
+    /// `-EINVAL`.
     fn enable_cap(&self, arg: usize) -> Result<isize> {
         let c = vcpu::read_enable_cap(arg)?;
         if c.flags != 0 {
             return Err(EINVAL);
         }
         match c.cap {
+            uapi::KVM_CAP_PPC_SMT => self.set_smt(c.args[0], c.args[1])?,
             uapi::KVM_CAP_PPC_ENABLE_HCALL => self.hcalls.enable(c.args[0], c.args[1])?,
             uapi::KVM_CAP_PPC_FWNMI => self.enable_fwnmi(),
             uapi::KVM_CAP_PPC_DAWR1 => self.dawr1.store(c.args[0] != 0, Relaxed),
             _ => return Err(EINVAL),
         }
         Ok(0)
+    }
+
+    /// `KVM_ENABLE_CAP(KVM_CAP_PPC_SMT)`: `threads` per virtual core, as
+    /// kvm-hv on POWER9 and later takes it (`kvmhv_set_smt_mode()`): any
+    /// power of 2 up to 8, each thread a vCPU of its own whose doorbells
+    /// the kernel emulates. `flags` (`args[1]`) must be 0; `-EINVAL`
+    /// otherwise, `-EBUSY` once a vCPU exists.
+    fn set_smt(&self, threads: u64, flags: u64) -> Result {
+        if flags != 0 || threads > MAX_SMT || !threads.is_power_of_two() {
+            return Err(EINVAL);
+        }
+        let st = self.state.lock();
+        if st.guest.vcpu_count() != 0 {
+            return Err(EBUSY);
+        }
+        // `threads` <= 8 was checked above.
+        self.smt.store(threads as u32, Relaxed);
+        Ok(())
+    }
+
+    /// Threads per virtual core.
+    pub(super) fn smt(&self) -> u64 {
+        u64::from(self.smt.load(Relaxed))
+    }
+
+    /// DPDES of the virtual core whose first thread is vCPU `first`: bit
+    /// `t` set where thread `t`'s doorbell is pending
+    /// (`kvmppc_read_dpdes()`).
+    pub(super) fn dpdes(&self, first: u64) -> u64 {
+        (0..self.smt())
+            .filter(|t| self.wake_of(first + t).is_some_and(|w| w.doorbell()))
+            .fold(0, |d, t| d | (1 << t))
     }
 
     /// `KVM_SET_USER_MEMORY_REGION`.
@@ -439,6 +485,10 @@ impl AnonFile for Vm {
 
     fn ioctl(this: ArcBorrow<'_, Self>, cmd: u32, arg: usize) -> Result<isize> {
         match cmd {
+            // The VM's own threads per core once set, as kvm-hv answers.
+            uapi::KVM_CHECK_EXTENSION if arg == uapi::KVM_CAP_PPC_SMT as usize => {
+                Ok(this.smt() as isize)
+            }
             uapi::KVM_CHECK_EXTENSION => Ok(capability::check(arg)),
             uapi::KVM_SET_USER_MEMORY_REGION => this.set_memory_region(arg),
             uapi::KVM_CREATE_VCPU => Vm::create_vcpu(this, arg),

@@ -160,6 +160,8 @@ fn capabilities_are_what_is_implemented() -> Verdict {
         kvm::KVM_CAP_PPC_GET_SMMU_INFO,
         kvm::KVM_CAP_PPC_MMU_RADIX,
         kvm::KVM_CAP_PPC_HIOR,
+        // One thread per core until the VM is given more.
+        kvm::KVM_CAP_PPC_SMT,
     ];
     // Numbers, not flags: no limit is 0.
     let some = [
@@ -169,7 +171,6 @@ fn capabilities_are_what_is_implemented() -> Verdict {
     ];
     let no = [
         kvm::KVM_CAP_PPC_HTAB_FD,
-        kvm::KVM_CAP_PPC_SMT,
         kvm::KVM_CAP_SYNC_MMU,
         kvm::KVM_CAP_PPC_GET_PVINFO,
         kvm::KVM_CAP_IRQCHIP,
@@ -1235,7 +1236,7 @@ fn main() {
     if args.get(1).map(String::as_str) == Some("hold") {
         hold(args.get(2).and_then(|n| n.parse().ok()).unwrap_or(1));
     }
-    let cases: [(&str, fn() -> Verdict); 59] = [
+    let cases: [(&str, fn() -> Verdict); 60] = [
         ("api_version", api_version),
         (
             "capabilities_are_what_is_implemented",
@@ -1315,6 +1316,7 @@ fn main() {
         ("hcall_set_mode", qemu_abi::hcall_set_mode),
         ("configure_v3_mmu", qemu_abi::configure_v3_mmu),
         ("enable_cap_qemu", qemu_abi::enable_cap_qemu),
+        ("smt_mode", qemu_abi::smt_mode),
         ("interrupt_while_running", qemu_abi::interrupt_while_running),
         (
             "mmio_and_ioeventfd_as_kvm_hv",

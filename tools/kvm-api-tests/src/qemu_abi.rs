@@ -98,7 +98,7 @@ type Difference = (u32, &'static str);
 /// The capabilities where we answer other than kvm-hv (nestedv2 on this
 /// L1), and why. QEMU 7.2 takes each of these answers: it falls back (or
 /// does without) for every 0 here.
-const CAP_DIFFERENCES: [Difference; 17] = [
+const CAP_DIFFERENCES: [Difference; 15] = [
     (
         kvm::KVM_CAP_SYNC_MMU,
         "slots are pinned: a later change of the VMM's mapping does not reach the L2",
@@ -117,8 +117,6 @@ const CAP_DIFFERENCES: [Difference; 17] = [
     ),
     (kvm::KVM_CAP_SPAPR_TCE_64, "as SPAPR_TCE"),
     (kvm::KVM_CAP_SPAPR_TCE_VFIO, "as SPAPR_TCE"),
-    (kvm::KVM_CAP_PPC_SMT, "no virtual SMT: one L0 vCPU per vCPU"),
-    (kvm::KVM_CAP_PPC_SMT_POSSIBLE, "as PPC_SMT"),
     (
         kvm::KVM_CAP_PPC_HTAB_FD,
         "no hashed page table: the L2 is radix",
@@ -225,7 +223,7 @@ const CAPS: [(&str, u32, Want); 65] = [
     (
         "PPC_SMT_POSSIBLE",
         kvm::KVM_CAP_PPC_SMT_POSSIBLE,
-        Want::Is(0),
+        Want::Is(15),
     ),
     ("SPAPR_TCE", kvm::KVM_CAP_SPAPR_TCE, Want::Is(0)),
     ("SPAPR_TCE_64", kvm::KVM_CAP_SPAPR_TCE_64, Want::Is(0)),
@@ -241,7 +239,7 @@ const CAPS: [(&str, u32, Want); 65] = [
     ),
     ("PPC_HTAB_FD", kvm::KVM_CAP_PPC_HTAB_FD, Want::Is(0)),
     ("PPC_FIXUP_HCALL", kvm::KVM_CAP_PPC_FIXUP_HCALL, Want::Is(0)),
-    ("PPC_SMT", kvm::KVM_CAP_PPC_SMT, Want::Is(0)),
+    ("PPC_SMT", kvm::KVM_CAP_PPC_SMT, Want::Is(1)),
     ("PPC_HTM", kvm::KVM_CAP_PPC_HTM, Want::Is(0)),
     ("PPC_MMU_RADIX", kvm::KVM_CAP_PPC_MMU_RADIX, Want::Is(1)),
     ("PPC_MMU_HASH_V3", kvm::KVM_CAP_PPC_MMU_HASH_V3, Want::Is(0)),
@@ -1576,6 +1574,54 @@ pub(crate) fn hcall_set_mode() -> Verdict {
         enable_cap(&vm, kvm::KVM_CAP_PPC_ENABLE_HCALL, 0, [H_REGISTER_VPA, 0]),
         Ok(0),
     )
+}
+
+/// `KVM_ENABLE_CAP(KVM_CAP_PPC_SMT)` on a VM, as kvm-hv takes it on
+/// POWER9 and later: threads per core a power of 2 up to 8, no flags
+/// (`args[1]`), before any vCPU (`-EBUSY` after); the VM's
+/// `KVM_CHECK_EXTENSION(PPC_SMT)` then answers it, the device's still 1.
+/// The same answers from kvm-hv where it is loaded.
+pub(crate) fn smt_mode() -> Verdict {
+    const EBUSY: i32 = 16;
+    let check = |fd: RawFd, cap: u32| kvm_ioctl(fd, kvm::KVM_CHECK_EXTENSION, cap.into());
+    let mut seen = Vec::new();
+    for path in devices() {
+        let (dev, vm) = vm_of(path)?;
+        let smt = kvm::KVM_CAP_PPC_SMT;
+        let got = vec![
+            ("3 threads", enable_cap(&vm, smt, 0, [3, 0])),
+            ("16 threads", enable_cap(&vm, smt, 0, [16, 0])),
+            ("0 threads", enable_cap(&vm, smt, 0, [0, 0])),
+            ("a flag in args[1]", enable_cap(&vm, smt, 0, [2, 1])),
+            ("VM's answer before", check(vm.as_raw_fd(), smt)),
+            ("2 threads", enable_cap(&vm, smt, 0, [2, 0])),
+            ("VM's answer after", check(vm.as_raw_fd(), smt)),
+            ("device's answer after", check(dev.as_raw_fd(), smt)),
+            ("vCPU 0", create_vcpu(&vm, 0).map(|_| 0)),
+            ("4 threads with a vCPU", enable_cap(&vm, smt, 0, [4, 0])),
+        ];
+        seen.push(got);
+    }
+    expect(
+        "KVM_ENABLE_CAP(PPC_SMT)",
+        &seen[0],
+        &vec![
+            ("3 threads", Err(EINVAL)),
+            ("16 threads", Err(EINVAL)),
+            ("0 threads", Err(EINVAL)),
+            ("a flag in args[1]", Err(EINVAL)),
+            ("VM's answer before", Ok(1)),
+            ("2 threads", Ok(0)),
+            ("VM's answer after", Ok(2)),
+            ("device's answer after", Ok(1)),
+            ("vCPU 0", Ok(0)),
+            ("4 threads with a vCPU", Err(EBUSY)),
+        ],
+    )?;
+    if let Some(theirs) = seen.get(1) {
+        expect("kvm-hv's", theirs, &seen[0])?;
+    }
+    Ok(())
 }
 
 /// `KVM_PPC_CONFIGURE_V3_MMU` of `flags` and `process_table` on `vm`.
