@@ -44,11 +44,11 @@ for line in open(sys.argv[1], errors="replace"):
     elif kind == "sigkill":
         kills.append(f)
     elif kind == "work":
-        work.setdefault((int(f["smp"]), f["dev"]), []).append(f)
+        work.setdefault((f["smp"], f["dev"]), []).append(f)
     elif kind == "bench":
         # RPN-QEMU bench round= smp= dev= MODE key=value...
         mode = [w for w in words[2:] if "=" not in w][0]
-        bench.setdefault((mode, int(f["smp"]), f["dev"]), []).append(f)
+        bench.setdefault((mode, f["smp"], f["dev"]), []).append(f)
 
 if not boots:
     print("[rpn] no QEMU boot ran")
@@ -114,10 +114,10 @@ if work:
             good = [r for r in runs if r["status"] == "0" and r["marker"] == "yes" and r["checks"] == "ok"]
             m[dev] = secs(good, "marker_ms")
             bad = sorted({r["checks"] for r in runs if r["checks"] != "ok"})
-            print("[rpn]   -smp %d %-4s %d/%d passed (CPUs, disk, rng, written half)%s; start -> L2 /init %s" % (
+            print("[rpn]   -smp %-3s %-4s %d/%d passed (CPUs, disk, rng, written half)%s; start -> L2 /init %s" % (
                 smp, dev, len(good), len(runs), " failed: " + " ".join(bad) if bad else "", spread(m[dev])))
         if m["ours"] and m["kvm"]:
-            print("[rpn]   -smp %d ours / kvm, to the L2's /init: %.2f" % (
+            print("[rpn]   -smp %s ours / kvm, to the L2's /init: %.2f" % (
                 smp, statistics.median(m["ours"]) / statistics.median(m["kvm"])))
     rows = (("ipi", "median_us", "IPI round trip, us", 1), ("cede", "median_late_us", "cede/wake: late, us", 1),
             ("disk", "read_mibs", "seq read O_DIRECT, MiB/s", -1), ("disk", "write_mibs", "seq write O_DIRECT, MiB/s", -1),
@@ -127,7 +127,7 @@ if work:
             v = {}
             for dev in ("ours", "kvm"):
                 v[dev] = [float(r[key]) for r in bench.get((mode, smp, dev), []) if key in r]
-            line = "[rpn]   %-28s -smp %d  ours %s  kvm %s" % (what, smp, spread(v["ours"]), spread(v["kvm"]))
+            line = "[rpn]   %-28s -smp %-3s  ours %s  kvm %s" % (what, smp, spread(v["ours"]), spread(v["kvm"]))
             if v["ours"] and v["kvm"]:
                 line += "  ours / kvm %.2f" % (statistics.median(v["ours"]) / statistics.median(v["kvm"]))
             print(line)
