@@ -76,7 +76,7 @@ pub fn decode(insn: u32) -> Option<Doorbell> {
 /// of `threads` threads: `None` where the type is not a core's doorbell or
 /// the thread is not in the core, as kvm-hv ignores both.
 pub fn target(rb: u64, threads: u64) -> Option<u64> {
-    if (rb >> 27) & 0x1f != DBELL_SERVER {
+    if !is_server(rb) {
         return None;
     }
     let thread = rb & 0x7f;

@@ -100,7 +100,7 @@ pub(super) fn emulate(vm: &Vm, vcpu: &SharedVcpu, id: u64, wake: &Wake) -> Resul
         }
         Doorbell::Clear { rb } => {
             if doorbell::is_server(reg_fetch(&mut vcpu.lock(), gpr(rb))?) {
-                wake.take_doorbell();
+                wake.clear_doorbell();
             }
         }
         Doorbell::ReadDpdes { rt } => out = Some((gpr(rt), vm.dpdes(first))),

@@ -2,8 +2,7 @@
 
 //! What other threads tell a vCPU: its external interrupt line
 //! (`KVM_INTERRUPT`), H_PROD and doorbells (msgsndp) from another vCPU;
-//! and the sleep of a
-//! vCPU that ceded (H_CEDE), which either ends.
+//! and the sleep of a vCPU that ceded (H_CEDE), which either ends.
 
 use crate::platform::timebase;
 use kernel::{
@@ -127,10 +126,9 @@ impl Wake {
         self.lines.lock().doorbell
     }
 
-    /// Clears its doorbell (msgclrp, or the interrupt taken); whether it
-    /// was pending.
-    pub(crate) fn take_doorbell(&self) -> bool {
-        core::mem::take(&mut self.lines.lock().doorbell)
+    /// Clears its doorbell (msgclrp, or the interrupt taken).
+    pub(crate) fn clear_doorbell(&self) {
+        self.lines.lock().doorbell = false;
     }
 
     /// H_PROD: wakes the vCPU if it ceded, or makes its next cede return
@@ -143,9 +141,9 @@ impl Wake {
     }
 
     /// H_CEDE: sleeps until the external line is raised, the vCPU is
-    /// prodded or its doorbell rung, the timebase reaches `until_tb` (the L2's decrementer
-    /// expiry, in the L1's timebase), or a signal is pending. A pending
-    /// prod is consumed.
+    /// prodded or its doorbell rung, the timebase reaches `until_tb` (the
+    /// L2's decrementer expiry, in the L1's timebase), or a signal is
+    /// pending. A pending prod is consumed.
     pub(crate) fn cede(&self, until_tb: u64) -> Woken {
         let mut lines = self.lines.lock();
         loop {

@@ -606,7 +606,7 @@ impl VcpuFd {
             inject(&mut v, EXTERNAL_VECTOR)?;
         } else if self.wake.doorbell() && inject(&mut v, DOORBELL_VECTOR)? {
             // Taking the interrupt clears the thread's DPDES bit.
-            self.wake.take_doorbell();
+            self.wake.clear_doorbell();
         }
         v.set(
             Id::HDEC_EXPIRY_TB,

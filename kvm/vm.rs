@@ -203,9 +203,11 @@ impl Vm {
             let vcpu = st.guest.create_vcpu(VcpuFlags::default())?;
             // Without MSGP, for the doorbells to trap (`doorbell`): a
             // write of the L1's copy, sent with the first run.
-            vcpu.lock()
-                .set(Id::HFSCR, Value::Be64(doorbell::L2_HFSCR))?;
-            let made = vcpu.lock().id();
+            let made = {
+                let mut v = vcpu.lock();
+                v.set(Id::HFSCR, Value::Be64(doorbell::L2_HFSCR))?;
+                v.id()
+            };
             if made != id {
                 pr_err!("KVM_CREATE_VCPU({}): the guest made vCPU {}\n", id, made);
                 return Err(EIO);

@@ -149,6 +149,11 @@ const CAP_DIFFERENCES: [Difference; 15] = [
     ),
 ];
 
+/// `KVM_CHECK_EXTENSION(cap)` on `fd` (a device or VM fd).
+fn check(fd: RawFd, cap: u32) -> Result<i32, i32> {
+    kvm_ioctl(fd, kvm::KVM_CHECK_EXTENSION, cap.into())
+}
+
 /// What we answer to `KVM_CHECK_EXTENSION(cap)`: as `capability::check`.
 #[derive(Clone, Copy)]
 enum Want {
@@ -324,7 +329,6 @@ pub(crate) fn capabilities_qemu_asks() -> Verdict {
         println!("# capabilities_qemu_asks: no {KVM_HV}, nothing to compare with");
         None
     };
-    let check = |fd: RawFd, cap: u32| kvm_ioctl(fd, kvm::KVM_CHECK_EXTENSION, cap.into());
     let mut differences = Vec::new();
     for (name, cap, want) in CAPS {
         let want = match want {
@@ -1583,7 +1587,6 @@ pub(crate) fn hcall_set_mode() -> Verdict {
 /// The same answers from kvm-hv where it is loaded.
 pub(crate) fn smt_mode() -> Verdict {
     const EBUSY: i32 = 16;
-    let check = |fd: RawFd, cap: u32| kvm_ioctl(fd, kvm::KVM_CHECK_EXTENSION, cap.into());
     let mut seen = Vec::new();
     for path in devices() {
         let (dev, vm) = vm_of(path)?;
