@@ -401,4 +401,30 @@ mod tests {
         assert_eq!(dec_expiry(0, 2_000_000_000), 2_512_000_000);
         assert_eq!(dec_expiry(0, u64::MAX), u64::MAX);
     }
+
+    /// A cede ends once the timebase has reached its expiry, not before
+    /// (here 200 us ahead, less than a jiffy: an hrtimer's wait); and at
+    /// once, with its expiry 10 s away, when the vCPU was prodded first or
+    /// its external line is up. The prod is consumed by that cede.
+    #[test]
+    fn cede_until_expiry_prod_or_line() -> Result {
+        use crate::kvm::irq::{Wake, Woken};
+        use crate::platform::{timebase, timebase_hz};
+        let w = Wake::new()?;
+        let until = timebase() + timebase_hz() / 5_000;
+        assert_eq!(w.cede(until), Woken::Resume);
+        assert!(timebase() >= until);
+        w.prod();
+        let far = timebase() + 10 * timebase_hz();
+        assert_eq!(w.cede(far), Woken::Resume);
+        assert!(timebase() < far);
+        let until = timebase() + timebase_hz() / 5_000;
+        assert_eq!(w.cede(until), Woken::Resume);
+        assert!(timebase() >= until);
+        w.set_external(true);
+        let far = timebase() + 10 * timebase_hz();
+        assert_eq!(w.cede(far), Woken::Resume);
+        assert!(timebase() < far);
+        Ok(())
+    }
 }

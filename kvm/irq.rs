@@ -8,9 +8,9 @@ use crate::platform::timebase;
 use kernel::{
     bindings, new_condvar, new_mutex,
     prelude::*,
-    sync::{aref::ARef, Arc, CondVar, CondVarTimeoutResult, Mutex},
+    sync::{aref::ARef, Arc, CondVar, Mutex},
     task::Task,
-    time::{msecs_to_jiffies, Jiffies},
+    time::{Delta, NSEC_PER_SEC},
     uaccess::{UserPtr, UserSlice},
     uapi,
 };
@@ -66,9 +66,9 @@ pub(crate) enum Woken {
 }
 
 /// The longest one wait of a cede lasts before it looks at the timebase
-/// again: a decrementer set far ahead still wakes it in time, a few
-/// times a second at most.
-const MAX_WAIT_MS: u32 = 250;
+/// again, as a fraction of a second (250 ms): a decrementer set far ahead
+/// still wakes it in time, a few times a second at most.
+const WAITS_PER_SECOND: u64 = 4;
 
 impl Wake {
     /// No line raised.
@@ -152,19 +152,19 @@ impl Wake {
                 return Woken::Resume;
             }
             let now = timebase();
-            // Less than a jiffy away: resume, and the L2 cedes again
-            // until its decrementer fires, which the L0 times to the
-            // tick; a sleep here would last a jiffy at least.
-            let per_jiffy = ticks_per_jiffy();
-            if until_tb.saturating_sub(now) < per_jiffy {
+            if until_tb <= now {
                 return Woken::Resume;
             }
-            let jiffies = Jiffies::try_from((until_tb - now) / per_jiffy)
-                .unwrap_or(Jiffies::MAX)
-                .clamp(1, msecs_to_jiffies(MAX_WAIT_MS).max(1));
-            if let CondVarTimeoutResult::Signal { .. } =
-                self.cond.wait_interruptible_timeout(&mut lines, jiffies)
-            {
+            // On an hrtimer, to the decrementer's expiry: a Linux L2's
+            // idle CPU has its next timer event there, often less than a
+            // jiffy away, and a wait in jiffies would be late by up to one
+            // (or, resuming at once instead, the L2 would cede again and
+            // again until its decrementer fired).
+            let hz = crate::platform::timebase_hz().max(1);
+            let ticks = (until_tb - now).min(hz / WAITS_PER_SECOND);
+            let ns = ticks.saturating_mul(NSEC_PER_SEC.unsigned_abs()) / hz;
+            let wait = Delta::from_nanos(i64::try_from(ns).unwrap_or(i64::MAX));
+            if self.cond.wait_interruptible_hrtimeout(&mut lines, wait) {
                 return Woken::Signal;
             }
         }
@@ -196,12 +196,6 @@ pub(crate) fn dec_expiry(reported: u64, now: u64) -> u64 {
         return reported;
     }
     now.saturating_add((now - reported).min(MAX_CORRECTED_TICKS))
-}
-
-/// Timebase ticks in one jiffy, at least 1.
-fn ticks_per_jiffy() -> u64 {
-    let hz = u64::try_from(msecs_to_jiffies(1000)).unwrap_or(1).max(1);
-    (crate::platform::timebase_hz() / hz).max(1)
 }
 
 /// `struct kvm_interrupt`.
