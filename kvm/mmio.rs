@@ -10,11 +10,15 @@
 //! load's data into its target register, then past the instruction (and
 //! RA updated for the update forms).
 //!
-//! What cannot be emulated (no instruction at NIA, an instruction not a
-//! load or store of a general register, a fault inside a slot) is
+//! An access by an instruction that is not a load or store of a general
+//! register gets what kvm-hv gives it (`kvmppc_emulate_mmio()`,
+//! `EMULATE_FAIL`): a data storage interrupt in the L2, DAR the address,
+//! DSISR "bad access to CI or G" (and "store" for a store), SRR0 the
+//! instruction; a Linux L2 sends its program SIGBUS. What cannot be
+//! looked at (no instruction at NIA, a fault inside a slot) is
 //! `KVM_EXIT_INTERNAL_ERROR` with `KVM_INTERNAL_ERROR_EMULATION`, never a
 //! hang: `data[0]` the vector, `data[1]` HDAR, `data[2]` NIA, `data[3]`
-//! the instruction word (`u64::MAX` where none was read).
+//! `u64::MAX`, where no instruction was read.
 
 use super::{
     regs::msr::{MSR_IR, MSR_LE, MSR_SF},
@@ -24,7 +28,7 @@ use super::{
 use crate::emul::{self, Kind, MemOp};
 use crate::gsb::{Id, Value};
 use crate::vcpu::{SharedVcpu, Vcpu};
-use kernel::{prelude::*, uapi};
+use kernel::{bindings, prelude::*, uapi};
 
 /// The vector of the exit being emulated.
 const DATA_STORAGE: u64 = 0xE00;
@@ -56,7 +60,10 @@ pub(super) enum Outcome {
     Done,
     /// The VMM completes `Access`, described to it by the `mmio` exit.
     Exit(Access, uapi::kvm_run__bindgen_ty_1__bindgen_ty_6),
-    /// Cannot be emulated: `data` of the internal error.
+    /// An instruction no emulator takes: the L2 gets a data storage
+    /// interrupt with this DSISR.
+    BadAccess(u32),
+    /// Cannot be looked at: `data` of the internal error.
     Fail([u64; 4]),
 }
 
@@ -80,7 +87,10 @@ pub(super) fn emulate(vm: &Vm, vcpu: &SharedVcpu, fault: &Fault) -> Result<Outco
         Err(_) => return fail(u64::MAX),
     };
     let Ok(op) = emul::decode(insn) else {
-        return fail(insn.into());
+        let hdsisr = reg_fetch(&mut vcpu.lock(), Id::HDSISR)? as u32;
+        return Ok(Outcome::BadAccess(
+            bindings::DSISR_BADACCESS | hdsisr & bindings::DSISR_ISSTORE,
+        ));
     };
     let access = Access {
         op,

@@ -194,21 +194,30 @@ const SRR1_CLEARED: u64 = 0x783f_0000;
 const EXTERNAL_VECTOR: u64 = 0x500;
 /// The directed privileged doorbell interrupt's.
 const DOORBELL_VECTOR: u64 = 0xA00;
+/// The data storage interrupt's.
+const DATA_STORAGE_VECTOR: u64 = 0x300;
 const AIL_3_BASE: u64 = 0xc000_0000_0000_4000;
 
 /// Delivers a pending interrupt at `vector` (external, 0x500; directed
-/// privileged doorbell, 0xA00) to an L2 that has them enabled (MSR[EE]),
-/// as the processor would: SRR0/SRR1 from NIA/MSR, the vector (moved by
-/// AIL 3 when the L2 ran relocated), the interrupt MSR; whether it was
-/// delivered. LPCR[MER] alone would have the L0 do it for the external
-/// one, but QEMU's L0 implements no MER; with an L0 that does, an
-/// interrupt this delivers first leaves MSR[EE] clear, so MER does
-/// nothing more until the L2 enables them again.
+/// privileged doorbell, 0xA00) to an L2 that has them enabled (MSR[EE]);
+/// whether it was delivered. LPCR[MER] alone would have the L0 do it for
+/// the external one, but QEMU's L0 implements no MER; with an L0 that
+/// does, an interrupt this delivers first leaves MSR[EE] clear, so MER
+/// does nothing more until the L2 enables them again.
 fn inject(v: &mut Vcpu, vector: u64) -> Result<bool> {
     let msr = reg_fetch(v, Id::MSR)?;
     if msr & MSR_EE == 0 {
         return Ok(false);
     }
+    deliver(v, msr, vector)?;
+    Ok(true)
+}
+
+/// Delivers the interrupt at `vector` to the L2, whose MSR is `msr`, as
+/// the processor would (and kvm-hv's `kvmppc_inject_interrupt_hv()`):
+/// SRR0/SRR1 from NIA/MSR, the vector (moved by AIL 3 when the L2 ran
+/// relocated), the interrupt MSR.
+fn deliver(v: &mut Vcpu, msr: u64, vector: u64) -> Result {
     let nia = reg_fetch(v, Id::NIA)?;
     let lpcr = reg_fetch(v, Id::LPCR)?;
     let relocated = msr & (MSR_IR | MSR_DR) == MSR_IR | MSR_DR;
@@ -224,8 +233,15 @@ fn inject(v: &mut Vcpu, vector: u64) -> Result<bool> {
         (Id::SRR1, Value::Be64(msr & !SRR1_CLEARED & settable)),
         (Id::NIA, Value::Be64(vector)),
         (Id::MSR, Value::Be64((MSR_SF | reloc | le) & settable)),
-    ])?;
-    Ok(true)
+    ])
+}
+
+/// A data storage interrupt for the L2's access at `dar`, with `dsisr`
+/// (kvm-hv's `kvmppc_core_queue_data_storage()`).
+fn data_storage(v: &mut Vcpu, dar: u64, dsisr: u32) -> Result {
+    let msr = reg_fetch(v, Id::MSR)?;
+    v.set_all(&[(Id::DAR, Value::Be64(dar)), (Id::DSISR, Value::Be32(dsisr))])?;
+    deliver(v, msr, DATA_STORAGE_VECTOR)
 }
 
 /// What an in-kernel hypervisor call asks of the run loop.
@@ -745,6 +761,10 @@ impl VcpuFd {
                             st.run.exit_reason = uapi::KVM_EXIT_MMIO;
                             st.run.__bindgen_anon_1.mmio = m;
                             st.pending = Pending::Mmio(access);
+                        }
+                        mmio::Outcome::BadAccess(dsisr) => {
+                            data_storage(&mut self.vcpu.lock(), fault.hdar, dsisr)?;
+                            continue;
                         }
                         mmio::Outcome::Fail(data) => {
                             st.run.exit_reason = uapi::KVM_EXIT_INTERNAL_ERROR;
