@@ -132,5 +132,11 @@ if work:
                 line += "  ours / kvm %.2f" % (statistics.median(v["ours"]) / statistics.median(v["kvm"]))
             print(line)
 
+for (mode, smp, dev), runs in sorted(bench.items()):
+    if mode == "badmmio":
+        for r in runs:
+            print("[rpn]   bad MMIO, -smp %s %-4s lwarx %s, dcbz %s on a BAR; load %s (read %s), store %s where none is" % (
+                smp, dev, r.get("lwarx"), r.get("dcbz"), r.get("load"), r.get("read"), r.get("store")))
+
 if phase is not None:
     print(f"[rpn] the QEMU boots took {phase:.0f} s of the L1's time")

@@ -10,13 +10,21 @@
  *                  FUTEX_WAIT, so its CPU goes idle (H_CEDE) and each hop
  *                  is a wake-up IPI to a ceded vCPU. Prints the median
  *                  and the mean round trip (two hops) in microseconds.
- *   cede N         one thread on CPU 1 sleeps 100 us N times: the CPU
- *                  cedes and its decrementer wakes it. Prints the median
- *                  wake-up latency beyond the 100 us asked for.
+ *   cede N         one thread on CPU 1 (CPU 0 on a 1-CPU L2) sleeps
+ *                  100 us N times: the CPU cedes and its decrementer
+ *                  wakes it. Prints the median wake-up latency beyond
+ *                  the 100 us asked for.
  *   disk DEV MIB   O_DIRECT on DEV: reads its first MIB MiB sequentially
  *                  (1 MiB requests), writes the MIB MiB after them with a
  *                  known pattern, then 4 KiB reads at random 4 KiB offsets
  *                  of the first MIB MiB for 2 s. Prints MiB/s and IOPS.
+ *   badmmio        what a bad guest gets, through /dev/mem, each probe in
+ *                  a child process: lwarx and dcbz (a load and a store no
+ *                  MMIO emulator takes) on the first PCI BAR of
+ *                  /proc/iomem, and a load and a store on the last page
+ *                  of that PCI window, where no BAR is (QEMU's
+ *                  unassigned memory). Prints how each child ended (ok or
+ *                  its signal) and the value the unassigned load read.
  *   pattern D|W MIB
  *                  writes to stdout MIB MiB of the disk's content (D: the
  *                  image the L1 makes) or of what disk writes (W), for the
@@ -30,11 +38,14 @@
 #include <linux/futex.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -132,11 +143,12 @@ static int cede(long n)
 	const uint64_t ask = 100000;
 	struct timespec ts = { 0, ask };
 	uint64_t *late = calloc(n, sizeof(*late)), sum = 0;
+	int cpu = sysconf(_SC_NPROCESSORS_ONLN) > 1;
 
 	if (!late || n < 1)
 		return 1;
-	if (pin(1)) {
-		perror("rpn-l2-bench: cede: CPU 1");
+	if (pin(cpu)) {
+		fprintf(stderr, "rpn-l2-bench: cede: CPU %d: %s\n", cpu, strerror(errno));
 		return 1;
 	}
 	for (long i = 0; i < n; i++) {
@@ -229,6 +241,109 @@ static int disk(const char *dev, long mib)
 	return 0;
 }
 
+enum probe { LOAD, STORE, LWARX, DCBZ };
+
+/*
+ * One access of kind k to the physical address phys, in a child: "ok" or
+ * the signal that ended it (SIGBUS: the data storage interrupt a bad
+ * MMIO access gets). *val: what a LOAD read.
+ */
+static const char *probe(uint64_t phys, enum probe k, uint32_t *val)
+{
+	uint32_t *shared = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+				MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	int status;
+	pid_t pid;
+
+	if (shared == MAP_FAILED)
+		return "mmap-failed";
+	pid = fork();
+	if (pid == 0) {
+		int fd = open("/dev/mem", O_RDWR | O_SYNC);
+		volatile uint32_t *p;
+		uint32_t v = 0;
+
+		if (fd < 0)
+			_exit(2);
+		p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+			 phys & ~4095ull);
+		if (p == MAP_FAILED)
+			_exit(3);
+		p += (phys & 4095) / 4;
+		switch (k) {
+		case LOAD:
+			v = *p;
+			break;
+		case STORE:
+			*p = 0;
+			break;
+		case LWARX:
+			asm volatile("lwarx %0,0,%1" : "=r"(v) : "r"(p) : "memory");
+			break;
+		case DCBZ:
+			asm volatile("dcbz 0,%0" : : "r"(p) : "memory");
+			break;
+		}
+		*shared = v;
+		_exit(0);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid)
+		return "fork-failed";
+	*val = *shared;
+	munmap(shared, 4096);
+	if (WIFSIGNALED(status))
+		return WTERMSIG(status) == SIGBUS ? "SIGBUS" :
+		       WTERMSIG(status) == SIGSEGV ? "SIGSEGV" :
+		       WTERMSIG(status) == SIGILL ? "SIGILL" : "signal";
+	return WEXITSTATUS(status) == 2 ? "no-devmem" :
+	       WEXITSTATUS(status) ? "no-mapping" : "ok";
+}
+
+static int badmmio(void)
+{
+	unsigned long long ws = 0, we = 0, bs = 0, be = 0, top = 0, s, e;
+	char line[256];
+	FILE *f = fopen("/proc/iomem", "r");
+	uint32_t v = 0, unassigned = 0;
+	uint64_t page;
+	const char *lwarx, *dcbz, *load, *store;
+
+	if (!f) {
+		perror("rpn-l2-bench: badmmio: /proc/iomem");
+		return 1;
+	}
+	/* The first PCI window, its first BAR and where its BARs end. */
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%llx-%llx", &s, &e) == 2 && strstr(line, "pci@")) {
+			if (ws)
+				break;
+			ws = s;
+			we = e;
+		} else if (ws && !strncmp(line, "  ", 2) && line[2] != ' ' &&
+			   sscanf(line + 2, "%llx-%llx", &s, &e) == 2) {
+			if (!bs) {
+				bs = s;
+				be = e;
+			}
+			if (e > top)
+				top = e;
+		}
+	}
+	fclose(f);
+	page = (we + 1) - 4096;
+	if (!bs || page <= top || be - bs < 4095) {
+		fprintf(stderr, "rpn-l2-bench: badmmio: no PCI window with a BAR and a free last page\n");
+		return 1;
+	}
+	lwarx = probe(bs, LWARX, &v);
+	dcbz = probe(bs, DCBZ, &v);
+	load = probe(page, LOAD, &unassigned);
+	store = probe(page, STORE, &v);
+	printf("RPN-L2-BENCH badmmio bar=%#llx lwarx=%s dcbz=%s unassigned=%#llx load=%s store=%s read=%#x\n",
+	       bs, lwarx, dcbz, (unsigned long long)page, load, store, unassigned);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -238,9 +353,11 @@ int main(int argc, char **argv)
 		return cede(atol(argv[2]));
 	if (argc == 4 && !strcmp(argv[1], "disk"))
 		return disk(argv[2], atol(argv[3]));
+	if (argc == 2 && !strcmp(argv[1], "badmmio"))
+		return badmmio();
 	if (argc == 4 && !strcmp(argv[1], "pattern") &&
 	    (!strcmp(argv[2], "D") || !strcmp(argv[2], "W")))
 		return pattern(argv[2][0], atol(argv[3]));
-	fprintf(stderr, "usage: rpn-l2-bench ipi N | cede N | disk DEV MIB | pattern D|W MIB\n");
+	fprintf(stderr, "usage: rpn-l2-bench ipi N | cede N | disk DEV MIB | badmmio | pattern D|W MIB\n");
 	return 1;
 }
