@@ -71,10 +71,17 @@ pub(super) enum Outcome {
 /// lock and the vCPU's, never both at once.
 pub(super) fn emulate(vm: &Vm, vcpu: &SharedVcpu, fault: &Fault) -> Result<Outcome> {
     let gra = (fault.asdr & !0xfff) | (fault.hdar & 0xfff);
-    let fail = |insn: u64| Ok(Outcome::Fail([DATA_STORAGE, fault.hdar, fault.nia, insn]));
+    let fail = || {
+        Ok(Outcome::Fail([
+            DATA_STORAGE,
+            fault.hdar,
+            fault.nia,
+            u64::MAX,
+        ]))
+    };
     if vm.is_guest_memory(gra) {
         // A fault on memory the L2 has mapped is nothing to emulate.
-        return fail(u64::MAX);
+        return fail();
     }
     let pid = reg_fetch(&mut vcpu.lock(), Id::PIDR)? as u32;
     let insn = match vm.fetch_instruction(
@@ -84,7 +91,7 @@ pub(super) fn emulate(vm: &Vm, vcpu: &SharedVcpu, fault: &Fault) -> Result<Outco
         fault.msr & MSR_LE != 0,
     ) {
         Ok(i) => i,
-        Err(_) => return fail(u64::MAX),
+        Err(_) => return fail(),
     };
     let Ok(op) = emul::decode(insn) else {
         let hdsisr = reg_fetch(&mut vcpu.lock(), Id::HDSISR)? as u32;
