@@ -127,7 +127,7 @@ lines "QEMU boots of the L2 in the L1 (SLOF, VOF; ours, kvm-hv)" '^RPN-QEMU roun
 # 2 threads, KVM_CAP_PPC_SMT 2), the virtio disk's checksum, virtio-rng,
 # the written half read back in the L1. Ours' are the tests, and each of
 # the four rows must have passed at least once; kvm-hv's are the
-# comparison (its SMP L2s stall on QEMU's L0), printed by
+# comparison (its L2s with these devices stall on QEMU's L0), printed by
 # scripts/qemu-boots.py.
 lines "QEMU boots of L2s with virtio on ours (1, 2, 4 CPUs; 2 cores x 2 threads)" '^RPN-QEMU work .* dev=ours ' ' status=0 marker=yes .* checks=ok$'
 for smp in 1 2 4 4t2; do
